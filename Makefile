@@ -1,0 +1,49 @@
+# aftershow — the commands a newcomer needs. `make demo` and `make test` work on a fresh machine.
+PYTHON ?= python3.11
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test test-postgres lint format bench messages clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+# The environment follows uv.lock exactly; it is rebuilt when the lock changes.
+$(VENV)/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --python $(PYTHON) --quiet
+	touch $@
+
+demo: $(VENV)/.synced
+	$(BIN)/aftershow demo --orders 800
+
+test: $(VENV)/.synced
+	$(BIN)/pytest -q
+
+# The suite against a throwaway PostgreSQL cluster (needs the postgresql Debian package).
+test-postgres: $(VENV)/.synced
+	scripts/with_postgres.sh $(BIN)/pytest -q
+
+lint: $(VENV)/.synced
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy aftershow
+	$(BIN)/aftershow makemigrations --check --dry-run
+	$(UV) lock --check --python $(PYTHON)
+
+format: $(VENV)/.synced
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(VENV)/.synced
+	$(BIN)/python benchmarks/run.py
+
+# Compiles the translations (needs GNU gettext: apt-get install gettext).
+messages: $(VENV)/.synced
+	cd aftershow && ../$(BIN)/aftershow makemessages -l zh_Hans --no-obsolete && ../$(BIN)/aftershow compilemessages
+
+clean:
+	rm -rf $(VENV) $(TOOLS) var

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from aftershow.integrations.tiktok.webhooks import tiktok_webhook
+
+app_name = "webhooks"
+
+urlpatterns = [
+    path("tiktok/", tiktok_webhook, name="tiktok"),
+]

@@ -1,0 +1,291 @@
+"""Writes on orders. Connectors, file imports and the UI all come through here."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+
+from django.db import IntegrityError, transaction
+
+from aftershow.catalog.models import ChannelListing, Sku
+from aftershow.orders.models import (
+    Address,
+    Buyer,
+    ChangeSource,
+    Order,
+    OrderLine,
+    OrderState,
+    OrderStatusChange,
+    PlatformStatus,
+)
+from aftershow.orders.types import IncomingAddress, IncomingLine, IncomingOrder
+from aftershow.shops.models import Shop
+
+# Order fields copied as they are from the incoming order on every accepted update.
+_COPIED_FIELDS = (
+    "platform_status",
+    "placed_at",
+    "paid_at",
+    "remote_updated_at",
+    "ship_by",
+    "collect_by",
+    "shipping_due_at",
+    "cancelled_at",
+    "collected_at",
+    "delivered_at",
+    "currency",
+    "subtotal",
+    "shipping_fee",
+    "tax",
+    "seller_discount",
+    "platform_discount",
+    "total_amount",
+    "shipping_type",
+    "fulfillment_type",
+    "delivery_option_name",
+    "remote_warehouse_id",
+    "auto_combine_group_id",
+    "order_type",
+    "is_on_hold_order",
+    "is_buyer_request_cancel",
+    "is_sample_order",
+    "buyer_message",
+    "buyer_ip",
+)
+_LINE_FIELDS = tuple(f.name for f in fields(IncomingLine) if f.name != "remote_line_id")
+
+
+@dataclass
+class UpsertResult:
+    created: int = 0
+    updated: int = 0
+    stale: int = 0
+
+    def __iadd__(self, other: UpsertResult) -> UpsertResult:
+        self.created += other.created
+        self.updated += other.updated
+        self.stale += other.stale
+        return self
+
+
+def buyer_key(*, channel: str, user_id: str) -> str:
+    return hashlib.sha256(f"{channel}:{user_id}".encode()).hexdigest()
+
+
+def address_match_key(address: IncomingAddress | Address) -> str:
+    """Same parcel destination, whatever the case and spacing: used to combine and to screen."""
+    parts = [address.line1, address.line2, address.city, address.state, address.postal_code[:5]]
+    normalised = "|".join(" ".join(part.lower().split()) for part in parts)
+    return hashlib.sha256(normalised.encode()).hexdigest() if normalised.strip("|") else ""
+
+
+def _new_address(incoming: IncomingAddress) -> Address:
+    return Address(
+        name=incoming.name,
+        phone=incoming.phone,
+        line1=incoming.line1,
+        line2=incoming.line2,
+        city=incoming.city,
+        state=incoming.state,
+        postal_code=incoming.postal_code,
+        country=incoming.country,
+        full_address=incoming.full_address,
+        match_key=address_match_key(incoming),
+    )
+
+
+def _address_differs(current: Address | None, incoming: IncomingAddress) -> bool:
+    if incoming.is_empty:
+        return False
+    if current is None:
+        return True
+    return any(
+        getattr(current, name) != getattr(incoming, name)
+        for name in ("name", "phone", "line1", "line2", "city", "state", "postal_code", "country")
+    )
+
+
+def _state_for_status(status: str, current: str) -> str:
+    """The processing state that a platform status forces, whatever the team was doing."""
+    if status == PlatformStatus.CANCELLED:
+        return OrderState.CANCELLED
+    if status in (PlatformStatus.DELIVERED, PlatformStatus.COMPLETED):
+        return OrderState.DONE
+    if status == PlatformStatus.IN_TRANSIT and current not in (OrderState.DONE,):
+        return OrderState.SHIPPED
+    return current
+
+
+def orders_upsert(
+    *, shop: Shop, incoming: Sequence[IncomingOrder], source: ChangeSource
+) -> UpsertResult:
+    """Create or update a batch of orders from one shop, idempotently.
+
+    An update older than what is stored (by the platform's update time) is ignored, so a late
+    redelivery never rolls an order back. The batch is written in one transaction; if another
+    worker inserts one of the same orders at the same moment, the batch is retried order by
+    order, so nothing is stored twice and nothing is lost.
+    """
+    unique: dict[str, IncomingOrder] = {}
+    for order in incoming:
+        kept = unique.get(order.remote_order_id)
+        if kept is None or order.remote_updated_at >= kept.remote_updated_at:
+            unique[order.remote_order_id] = order
+    batch = list(unique.values())
+    if not batch:
+        return UpsertResult()
+    try:
+        with transaction.atomic():
+            return _upsert_batch(shop=shop, batch=batch, source=source)
+    except IntegrityError:
+        result = UpsertResult()
+        for order in batch:
+            with transaction.atomic():
+                result += _upsert_batch(shop=shop, batch=[order], source=source)
+        return result
+
+
+def _upsert_batch(
+    *, shop: Shop, batch: list[IncomingOrder], source: ChangeSource
+) -> UpsertResult:
+    result = UpsertResult()
+    buyers = _buyers_for(shop=shop, batch=batch)
+    sku_ids = _sku_ids_for(shop=shop, lines=(line for order in batch for line in order.lines))
+    existing = {
+        order.remote_order_id: order
+        for order in Order.objects.select_for_update()
+        .filter(shop=shop, remote_order_id__in=[o.remote_order_id for o in batch])
+        .select_related("shipping_address")
+    }
+    changes: list[OrderStatusChange] = []
+    new_orders: list[tuple[Order, IncomingOrder]] = []
+    updated_orders: list[tuple[Order, IncomingOrder]] = []
+    new_addresses: list[tuple[Order, Address]] = []
+
+    for data in batch:
+        order = existing.get(data.remote_order_id)
+        if order is None:
+            order = Order(shop=shop, remote_order_id=data.remote_order_id)
+            _copy(order, data)
+            order.buyer_id = buyers.get(data.buyer_user_id)
+            order.state = _state_for_status(data.platform_status, OrderState.NEW)
+            if not data.address.is_empty:
+                new_addresses.append((order, _new_address(data.address)))
+            new_orders.append((order, data))
+            changes.append(
+                OrderStatusChange(
+                    order=order,
+                    source=source,
+                    to_status=data.platform_status,
+                    to_state=order.state,
+                    reason="first seen",
+                )
+            )
+            result.created += 1
+            continue
+        if data.remote_updated_at < order.remote_updated_at:
+            result.stale += 1
+            continue
+        previous_status, previous_state = order.platform_status, order.state
+        _copy(order, data)
+        order.state = _state_for_status(data.platform_status, order.state)
+        if _address_differs(order.shipping_address, data.address):
+            new_addresses.append((order, _new_address(data.address)))
+        if previous_status != order.platform_status or previous_state != order.state:
+            changes.append(
+                OrderStatusChange(
+                    order=order,
+                    source=source,
+                    from_status=previous_status,
+                    to_status=order.platform_status,
+                    from_state=previous_state,
+                    to_state=order.state,
+                )
+            )
+        updated_orders.append((order, data))
+
+    created_addresses = Address.objects.bulk_create([address for _, address in new_addresses])
+    for (order, _), address in zip(new_addresses, created_addresses, strict=True):
+        order.shipping_address = address
+    # bulk_create fills in the primary keys, and the status changes and lines built against
+    # the unsaved orders pick them up when they are created in turn.
+    Order.objects.bulk_create([order for order, _ in new_orders])
+    if updated_orders:
+        Order.objects.bulk_update(
+            [order for order, _ in updated_orders],
+            [*_COPIED_FIELDS, "state", "shipping_address"],
+        )
+    _upsert_lines(new_orders + updated_orders, sku_ids)
+    OrderStatusChange.objects.bulk_create(changes)
+    result.updated = len(updated_orders)
+    return result
+
+
+def _copy(order: Order, data: IncomingOrder) -> None:
+    for name in _COPIED_FIELDS:
+        setattr(order, name, getattr(data, name))
+
+
+def _buyers_for(*, shop: Shop, batch: Iterable[IncomingOrder]) -> dict[str, int]:
+    keys = {
+        order.buyer_user_id: (buyer_key(channel=shop.channel, user_id=order.buyer_user_id), order)
+        for order in batch
+        if order.buyer_user_id
+    }
+    if not keys:
+        return {}
+    Buyer.objects.bulk_create(
+        [
+            Buyer(channel=shop.channel, buyer_key=key, nickname=order.buyer_nickname)
+            for key, order in keys.values()
+        ],
+        ignore_conflicts=True,
+    )
+    ids = dict(
+        Buyer.objects.filter(
+            channel=shop.channel, buyer_key__in=[key for key, _ in keys.values()]
+        ).values_list("buyer_key", "id")
+    )
+    return {user_id: ids[key] for user_id, (key, _) in keys.items()}
+
+
+def _sku_ids_for(*, shop: Shop, lines: Iterable[IncomingLine]) -> dict[str, int]:
+    """Master SKU per remote SKU id: the channel listing first, else the seller SKU code."""
+    lines = list(lines)
+    by_remote = dict(
+        ChannelListing.objects.filter(
+            shop=shop, remote_sku_id__in={line.remote_sku_id for line in lines}
+        ).values_list("remote_sku_id", "sku_id")
+    )
+    missing = {line.seller_sku for line in lines if line.remote_sku_id not in by_remote}
+    by_code = dict(Sku.objects.filter(code__in=missing).values_list("code", "id"))
+    return {
+        line.remote_sku_id: by_remote.get(line.remote_sku_id) or by_code.get(line.seller_sku, 0)
+        for line in lines
+    }
+
+
+def _upsert_lines(orders: list[tuple[Order, IncomingOrder]], sku_ids: dict[str, int]) -> None:
+    if not orders:
+        return
+    existing = {
+        (line.order_id, line.remote_line_id): line
+        for line in OrderLine.objects.filter(order__in=[order for order, _ in orders])
+    }
+    to_create: list[OrderLine] = []
+    to_update: list[OrderLine] = []
+    for order, data in orders:
+        for incoming in data.lines:
+            line = existing.get((order.pk, incoming.remote_line_id))
+            if line is None:
+                line = OrderLine(order=order, remote_line_id=incoming.remote_line_id)
+                to_create.append(line)
+            else:
+                to_update.append(line)
+            for name in _LINE_FIELDS:
+                setattr(line, name, getattr(incoming, name))
+            line.sku_id = sku_ids.get(incoming.remote_sku_id) or None
+    OrderLine.objects.bulk_create(to_create)
+    if to_update:
+        OrderLine.objects.bulk_update(to_update, [*_LINE_FIELDS, "sku"])

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from aftershow.orders import views
+
+app_name = "orders"
+
+urlpatterns = [
+    path("", views.order_list, name="list"),
+    path("orders/<int:pk>/", views.order_detail, name="detail"),
+]

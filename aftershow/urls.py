@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from aftershow.api import api
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("accounts/", include("aftershow.accounts.urls")),
+    path("webhooks/", include("aftershow.integrations.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("aftershow.orders.urls")),
+]
