@@ -128,7 +128,7 @@ class OutboundHttp:
         self._client = httpx.Client(
             timeout=timeout or settings.HTTP_TIMEOUT_SECONDS, transport=transport
         )
-        self._backoff = wait_exponential_jitter(initial=0.2, max=self.max_retry_wait, jitter=0.2)
+        self._backoff = wait_exponential_jitter(multiplier=0.2, max=self.max_retry_wait, jitter=0.2)
 
     def close(self) -> None:
         self._client.close()

@@ -26,6 +26,9 @@ class WebhookReceipt(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.channel} {self.event_type} {self.notification_id}"
+
 
 class PendingOrderFetch(models.Model):
     """An order whose detail must be (re)fetched; drained in batches of the API's maximum."""
@@ -40,9 +43,7 @@ class PendingOrderFetch(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["shop", "remote_order_id"], name="pending_fetch_once"
-            )
+            models.UniqueConstraint(fields=["shop", "remote_order_id"], name="pending_fetch_once")
         ]
 
 
@@ -63,3 +64,6 @@ class SyncCursor(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["shop", "kind"], name="cursor_once")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} @ {self.watermark}"

@@ -146,9 +146,7 @@ def orders_upsert(
         return result
 
 
-def _upsert_batch(
-    *, shop: Shop, batch: list[IncomingOrder], source: ChangeSource
-) -> UpsertResult:
+def _upsert_batch(*, shop: Shop, batch: list[IncomingOrder], source: ChangeSource) -> UpsertResult:
     result = UpsertResult()
     buyers = _buyers_for(shop=shop, batch=batch)
     sku_ids = _sku_ids_for(shop=shop, lines=(line for order in batch for line in order.lines))

@@ -305,4 +305,3 @@ class TikTokConnector:
             pending.claimed_until = None
             pending.last_error = "TikTok did not return this order"
             pending.save(update_fields=["attempts", "claimed_until", "last_error"])
-

@@ -35,7 +35,9 @@ from aftershow.shops.models import Channel, Shop
 MAX_BODY_BYTES = 1_000_000
 
 
-def _reject(request: HttpRequest, status: int, message: str, shop: Shop | None = None) -> JsonResponse:
+def _reject(
+    request: HttpRequest, status: int, message: str, shop: Shop | None = None
+) -> JsonResponse:
     webhook_log_record(
         channel=Channel.TIKTOK,
         shop=shop,

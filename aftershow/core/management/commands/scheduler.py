@@ -1,0 +1,41 @@
+"""``aftershow scheduler``: the one process that enqueues periodic jobs (run exactly one)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+
+from aftershow.integrations import jobs
+
+SCHEDULE = (
+    # (job, cron fields, why)
+    (jobs.enqueue_order_reconciliation, {"minute": "*/5"}, "missed webhooks lose nothing"),
+    (jobs.enqueue_stalled_fetches, {"minute": "*"}, "a killed worker's fetches resume"),
+)
+
+
+def _run(job: Any) -> None:
+    close_old_connections()
+    job()
+
+
+class Command(BaseCommand):
+    help = "Enqueue periodic jobs on their cron schedule (workers run them)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        scheduler = BlockingScheduler(timezone="UTC")
+        for job, fields, reason in SCHEDULE:
+            scheduler.add_job(
+                _run,
+                CronTrigger(timezone="UTC", **fields),
+                args=[job],
+                id=job.__name__,
+                coalesce=True,
+                max_instances=1,
+            )
+            self.stdout.write(f"scheduled {job.__name__} {fields}: {reason}")
+        scheduler.start()

@@ -1,0 +1,46 @@
+"""Fixtures shared by the whole suite: the TikTok sandbox on loopback and a shop connected to it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from aftershow.sandbox.tiktok import TikTokSandbox
+
+SANDBOX_APP_KEY = "test_app_key"
+SANDBOX_APP_SECRET = "test_app_secret_0123456789"
+
+
+@pytest.fixture
+def tiktok_sandbox() -> Iterator[TikTokSandbox]:
+    from aftershow.sandbox.tiktok import TikTokSandbox
+
+    sandbox = TikTokSandbox(app_key=SANDBOX_APP_KEY, app_secret=SANDBOX_APP_SECRET, seed=11)
+    sandbox.start()
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()
+
+
+@pytest.fixture
+def tiktok_remote_shop(tiktok_sandbox: TikTokSandbox):  # type: ignore[no-untyped-def]
+    return tiktok_sandbox.store.create_shop(name="Sandbox Shop", region="US")
+
+
+@pytest.fixture
+def tiktok_shop(tiktok_sandbox: TikTokSandbox, tiktok_remote_shop, db):  # type: ignore[no-untyped-def]
+    from aftershow.integrations.tiktok.sync import shop_connect
+
+    base_url = tiktok_sandbox.base_url
+    (shop,) = shop_connect(
+        app_key=SANDBOX_APP_KEY,
+        app_secret=SANDBOX_APP_SECRET,
+        auth_code=tiktok_sandbox.store.issue_auth_code(),
+        api_base_url=base_url,
+        auth_base_url=base_url,
+    )
+    return shop
