@@ -46,6 +46,9 @@ class PendingOrderFetch(models.Model):
             models.UniqueConstraint(fields=["shop", "remote_order_id"], name="pending_fetch_once")
         ]
 
+    def __str__(self) -> str:
+        return f"fetch {self.remote_order_id}"
+
 
 class SyncCursor(models.Model):
     """Where a pull stands, saved after every committed page so a failed pull resumes there."""

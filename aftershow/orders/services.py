@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from aftershow.catalog.models import ChannelListing, Sku
 from aftershow.orders.models import (
@@ -60,11 +61,13 @@ _LINE_FIELDS = tuple(f.name for f in fields(IncomingLine) if f.name != "remote_l
 class UpsertResult:
     created: int = 0
     updated: int = 0
+    unchanged: int = 0
     stale: int = 0
 
     def __iadd__(self, other: UpsertResult) -> UpsertResult:
         self.created += other.created
         self.updated += other.updated
+        self.unchanged += other.unchanged
         self.stale += other.stale
         return self
 
@@ -158,7 +161,7 @@ def _upsert_batch(*, shop: Shop, batch: list[IncomingOrder], source: ChangeSourc
     }
     changes: list[OrderStatusChange] = []
     new_orders: list[tuple[Order, IncomingOrder]] = []
-    updated_orders: list[tuple[Order, IncomingOrder]] = []
+    updated_orders: list[tuple[Order, IncomingOrder, set[str]]] = []
     new_addresses: list[tuple[Order, Address]] = []
 
     for data in batch:
@@ -186,10 +189,13 @@ def _upsert_batch(*, shop: Shop, batch: list[IncomingOrder], source: ChangeSourc
             result.stale += 1
             continue
         previous_status, previous_state = order.platform_status, order.state
-        _copy(order, data)
+        changed = _copy(order, data)
         order.state = _state_for_status(data.platform_status, order.state)
+        if order.state != previous_state:
+            changed.add("state")
         if _address_differs(order.shipping_address, data.address):
             new_addresses.append((order, _new_address(data.address)))
+            changed.add("shipping_address")
         if previous_status != order.platform_status or previous_state != order.state:
             changes.append(
                 OrderStatusChange(
@@ -201,7 +207,7 @@ def _upsert_batch(*, shop: Shop, batch: list[IncomingOrder], source: ChangeSourc
                     to_state=order.state,
                 )
             )
-        updated_orders.append((order, data))
+        updated_orders.append((order, data, changed))
 
     created_addresses = Address.objects.bulk_create([address for _, address in new_addresses])
     for (order, _), address in zip(new_addresses, created_addresses, strict=True):
@@ -209,20 +215,34 @@ def _upsert_batch(*, shop: Shop, batch: list[IncomingOrder], source: ChangeSourc
     # bulk_create fills in the primary keys, and the status changes and lines built against
     # the unsaved orders pick them up when they are created in turn.
     Order.objects.bulk_create([order for order, _ in new_orders])
-    if updated_orders:
-        Order.objects.bulk_update(
-            [order for order, _ in updated_orders],
-            [*_COPIED_FIELDS, "state", "shipping_address"],
-        )
-    _upsert_lines(new_orders + updated_orders, sku_ids)
+    # Row by row, and only what changed: a poll re-reading orders it already has writes
+    # nothing, and Django's bulk_update (one CASE per field) is far slower than this.
+    now = timezone.now()
+    for order, _, changed in updated_orders:
+        if changed:
+            values = {name: getattr(order, name) for name in changed}
+            Order.objects.filter(pk=order.pk).update(**values, updated_at=now)
+            result.updated += 1
+        else:
+            result.unchanged += 1
+    _upsert_lines(
+        [(order, data) for order, data in new_orders]
+        + [(order, data) for order, data, _ in updated_orders],
+        sku_ids,
+    )
     OrderStatusChange.objects.bulk_create(changes)
-    result.updated = len(updated_orders)
     return result
 
 
-def _copy(order: Order, data: IncomingOrder) -> None:
+def _copy(order: Order, data: IncomingOrder) -> set[str]:
+    """Copy the incoming values onto the order; return the names of the fields that changed."""
+    changed = set()
     for name in _COPIED_FIELDS:
-        setattr(order, name, getattr(data, name))
+        value = getattr(data, name)
+        if getattr(order, name) != value:
+            setattr(order, name, value)
+            changed.add(name)
+    return changed
 
 
 def _buyers_for(*, shop: Shop, batch: Iterable[IncomingOrder]) -> dict[str, int]:
@@ -269,21 +289,20 @@ def _upsert_lines(orders: list[tuple[Order, IncomingOrder]], sku_ids: dict[str, 
         return
     existing = {
         (line.order_id, line.remote_line_id): line
-        for line in OrderLine.objects.filter(order__in=[order for order, _ in orders])
+        for line in OrderLine.objects.filter(order__in=[order for order, _ in orders if order.pk])
     }
     to_create: list[OrderLine] = []
-    to_update: list[OrderLine] = []
     for order, data in orders:
         for incoming in data.lines:
+            values = {name: getattr(incoming, name) for name in _LINE_FIELDS}
+            values["sku_id"] = sku_ids.get(incoming.remote_sku_id) or None
             line = existing.get((order.pk, incoming.remote_line_id))
             if line is None:
-                line = OrderLine(order=order, remote_line_id=incoming.remote_line_id)
-                to_create.append(line)
-            else:
-                to_update.append(line)
-            for name in _LINE_FIELDS:
-                setattr(line, name, getattr(incoming, name))
-            line.sku_id = sku_ids.get(incoming.remote_sku_id) or None
+                to_create.append(
+                    OrderLine(order=order, remote_line_id=incoming.remote_line_id, **values)
+                )
+                continue
+            changed = {name: value for name, value in values.items() if getattr(line, name) != value}
+            if changed:
+                OrderLine.objects.filter(pk=line.pk).update(**changed)
     OrderLine.objects.bulk_create(to_create)
-    if to_update:
-        OrderLine.objects.bulk_update(to_update, [*_LINE_FIELDS, "sku"])

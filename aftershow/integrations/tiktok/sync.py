@@ -44,8 +44,10 @@ INITIAL_LOOKBACK = timedelta(days=30)
 TOKEN_REFRESH_MARGIN = timedelta(hours=1)
 # A claim on pending fetches lapses after this, so a killed worker's claim is taken over.
 FETCH_LEASE = timedelta(minutes=2)
-# A pending fetch whose order TikTok keeps not returning is dropped after this many tries.
+# A pending fetch whose order TikTok keeps not returning is dropped after this many tries,
+# each a little later than the one before.
 FETCH_MAX_ATTEMPTS = 5
+MISSING_ORDER_BACKOFF = timedelta(minutes=1)
 
 ORDER_WEBHOOK_EVENTS = (
     "ORDER_STATUS_CHANGE",
@@ -302,6 +304,7 @@ class TikTokConnector:
                 pending.delete()
                 continue
             pending.attempts += 1
-            pending.claimed_until = None
+            # Not again in this drain: TikTok may be a moment behind its own webhook.
+            pending.claimed_until = utcnow() + MISSING_ORDER_BACKOFF * pending.attempts
             pending.last_error = "TikTok did not return this order"
             pending.save(update_fields=["attempts", "claimed_until", "last_error"])

@@ -92,7 +92,7 @@ def test_same_batch_twice_creates_nothing_twice(shop):
     batch = [incoming("100"), incoming("101")]
     orders_upsert(shop=shop, incoming=batch, source=ChangeSource.POLL)
     second = orders_upsert(shop=shop, incoming=batch, source=ChangeSource.WEBHOOK)
-    assert (second.created, second.updated) == (0, 2)
+    assert (second.created, second.updated, second.unchanged) == (0, 0, 2)
     assert Order.objects.count() == 2
     assert OrderLine.objects.count() == 4
     # Nothing changed, so no new history rows.

@@ -1,0 +1,153 @@
+"""`make bench`: run every benchmark on SQLite and on PostgreSQL in one run, then write the
+figures to benchmarks/results.json (merged) and docs/benchmarks.md.
+
+Each database gets its own worker process (settings are read from the environment at start),
+so the SQLite and PostgreSQL figures come from the same code, the same machine and the same run.
+PostgreSQL runs in a throwaway cluster started the way CI starts it; where its binaries are
+missing, its keys are skipped and the report says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results.json"
+REPORT = ROOT / "docs" / "benchmarks.md"
+WORK = ROOT / "benchmarks" / ".work"
+PG_PORT = "54339"
+
+# Each suite is a module in benchmarks/ with a main(engine) -> dict of figures.
+SUITES = ["ingest"]
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {kib / 1024 / 1024:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    return f"{os.cpu_count()} cores, {cpu}{memory}, {platform.system()} {platform.release()}"
+
+
+def run_suite(suite: str, engine: str, env: dict[str, str]) -> dict[str, object]:
+    output = subprocess.run(  # noqa: S603 - our own module
+        [sys.executable, "-m", f"benchmarks.{suite}", engine],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    sys.stderr.write(output.stderr)
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    WORK.mkdir(parents=True, exist_ok=True)
+    base_env = {**os.environ, "AFTERSHOW_LOG_LEVEL": "ERROR", "AFTERSHOW_VAR_DIR": str(WORK)}
+    figures: dict[str, object] = {}
+    notes: list[str] = []
+
+    sqlite_env = {**base_env, "AFTERSHOW_SQLITE_PATH": str(WORK / "bench.sqlite3")}
+    for suite in SUITES:
+        for path in WORK.glob("bench.sqlite3*"):
+            path.unlink()
+        print(f"== {suite} on SQLite", flush=True)
+        figures.update(run_suite(suite, "sqlite", sqlite_env))
+
+    cluster = tempfile.mkdtemp(prefix="aftershow-bench-pg.")
+    os.chmod(cluster, 0o755)  # noqa: S103 - the postgres user must enter it
+    started = subprocess.run(  # noqa: S603
+        [str(ROOT / "scripts" / "pg_cluster.sh"), "start", cluster, PG_PORT],
+        capture_output=True,
+        text=True,
+    )
+    if started.returncode != 0:
+        notes.append(f"PostgreSQL skipped: {started.stderr.strip() or 'cluster did not start'}")
+        print(notes[-1], flush=True)
+    else:
+        try:
+            pg_env = {
+                **base_env,
+                "AFTERSHOW_DB_ENGINE": "postgresql",
+                "PGHOST": "127.0.0.1",
+                "PGPORT": PG_PORT,
+                "PGUSER": "postgres",
+                "PGDATABASE": "aftershow_bench",
+            }
+            for suite in SUITES:
+                subprocess.run(  # noqa: S603
+                    ["dropdb", "--if-exists", "-h", "127.0.0.1", "-p", PG_PORT, "-U", "postgres", "aftershow_bench"],
+                    check=True,
+                )
+                subprocess.run(  # noqa: S603
+                    ["createdb", "-h", "127.0.0.1", "-p", PG_PORT, "-U", "postgres", "aftershow_bench"],
+                    check=True,
+                )
+                print(f"== {suite} on PostgreSQL", flush=True)
+                figures.update(run_suite(suite, "postgres", pg_env))
+        finally:
+            subprocess.run(  # noqa: S603
+                [str(ROOT / "scripts" / "pg_cluster.sh"), "stop", cluster], check=False
+            )
+
+    merged = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    merged.update(figures)
+    RESULTS.write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
+    write_report(merged, notes)
+    print(json.dumps(figures, indent=2, sort_keys=True))
+    return 0
+
+
+DESCRIPTIONS = {
+    "pull_1000_s_sqlite": "pull 1,000 orders from the sandbox into the database, SQLite (s)",
+    "pull_10000_s_sqlite": "pull 10,000 orders, SQLite (s)",
+    "pull_1000_s_postgres": "pull 1,000 orders, PostgreSQL (s)",
+    "pull_10000_s_postgres": "pull 10,000 orders, PostgreSQL (s)",
+    "webhook_orders_per_s_sqlite": "webhook ingest: signed webhook → detail fetch → order stored, SQLite (orders/s)",
+    "webhook_orders_per_s_postgres": "webhook ingest, PostgreSQL (orders/s)",
+}
+
+
+def write_report(figures: dict[str, object], notes: list[str]) -> None:
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`benchmarks/run.py`); do not edit by hand.",
+        "",
+        f"- date: {today}",
+        f"- machine: {machine()}",
+        "- command: `make bench`",
+        "- medians of repeated runs where a figure says so in `benchmarks/`; the machine is shared",
+        "  and noisy, so compare figures from one run only.",
+        "- PostgreSQL: a throwaway local cluster with default durability settings (fsync on).",
+        "",
+        "| figure | value | what |",
+        "|---|---|---|",
+    ]
+    for key in sorted(figures):
+        lines.append(f"| `{key}` | {figures[key]} | {DESCRIPTIONS.get(key, '')} |")
+    lines += ["", *[f"- {note}" for note in notes]]
+    REPORT.write_text("\n".join(lines).rstrip() + "\n")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
