@@ -14,6 +14,13 @@ SANDBOX_APP_KEY = "test_app_key"
 SANDBOX_APP_SECRET = "test_app_secret_0123456789"
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings) -> None:  # type: ignore[no-untyped-def]
+    """PBKDF2's 1,000,000 rounds cost a second per user on a small machine; tests need no
+    strength."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def tiktok_sandbox() -> Iterator[TikTokSandbox]:
     from aftershow.sandbox.tiktok import TikTokSandbox

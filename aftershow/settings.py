@@ -38,7 +38,8 @@ def _local_secret(filename: str, make: str) -> str:
     return path.read_text().strip()
 
 
-DEBUG = os.environ.get("AFTERSHOW_DEBUG", "1") == "1"
+# Off unless asked for: DEBUG keeps every SQL query in memory, which a worker cannot afford.
+DEBUG = os.environ.get("AFTERSHOW_DEBUG", "0") == "1"
 SECRET_KEY = os.environ.get("AFTERSHOW_SECRET_KEY") or _local_secret("secret_key", "token")
 # Fernet keys for shop credentials at rest; the first encrypts, all decrypt (rotation).
 CREDENTIAL_KEYS = _env_list("AFTERSHOW_CREDENTIAL_KEYS") or [
@@ -55,6 +56,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Serves the API docs' Swagger UI assets locally (no CDN).
+    "ninja",
     "django_tasks",
     "django_tasks_db",
     "aftershow.core",
@@ -119,6 +122,8 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("AFTERSHOW_SQLITE_PATH", str(VAR_DIR / "aftershow.sqlite3")),
+            # Keep a thread's connection between requests: opening one costs milliseconds.
+            "CONN_MAX_AGE": 600,
             "OPTIONS": {
                 # The web server, the worker and the scheduler share one file: WAL lets readers
                 # run beside the writer, IMMEDIATE takes the write lock up front so two writers
@@ -131,9 +136,7 @@ else:
             },
             # A file, not memory: tests run real worker threads and processes against it.
             "TEST": {
-                "NAME": os.environ.get(
-                    "AFTERSHOW_SQLITE_TEST_PATH", str(VAR_DIR / "test.sqlite3")
-                )
+                "NAME": os.environ.get("AFTERSHOW_SQLITE_TEST_PATH", str(VAR_DIR / "test.sqlite3"))
             },
         }
     }

@@ -47,7 +47,7 @@ def machine() -> str:
 
 
 def run_suite(suite: str, engine: str, env: dict[str, str]) -> dict[str, object]:
-    output = subprocess.run(  # noqa: S603 - our own module
+    output = subprocess.run(
         [sys.executable, "-m", f"benchmarks.{suite}", engine],
         cwd=ROOT,
         env=env,
@@ -73,8 +73,8 @@ def main() -> int:
         figures.update(run_suite(suite, "sqlite", sqlite_env))
 
     cluster = tempfile.mkdtemp(prefix="aftershow-bench-pg.")
-    os.chmod(cluster, 0o755)  # noqa: S103 - the postgres user must enter it
-    started = subprocess.run(  # noqa: S603
+    os.chmod(cluster, 0o755)
+    started = subprocess.run(
         [str(ROOT / "scripts" / "pg_cluster.sh"), "start", cluster, PG_PORT],
         capture_output=True,
         text=True,
@@ -93,20 +93,37 @@ def main() -> int:
                 "PGDATABASE": "aftershow_bench",
             }
             for suite in SUITES:
-                subprocess.run(  # noqa: S603
-                    ["dropdb", "--if-exists", "-h", "127.0.0.1", "-p", PG_PORT, "-U", "postgres", "aftershow_bench"],
+                subprocess.run(
+                    [
+                        "dropdb",
+                        "--if-exists",
+                        "-h",
+                        "127.0.0.1",
+                        "-p",
+                        PG_PORT,
+                        "-U",
+                        "postgres",
+                        "aftershow_bench",
+                    ],
                     check=True,
                 )
-                subprocess.run(  # noqa: S603
-                    ["createdb", "-h", "127.0.0.1", "-p", PG_PORT, "-U", "postgres", "aftershow_bench"],
+                subprocess.run(
+                    [
+                        "createdb",
+                        "-h",
+                        "127.0.0.1",
+                        "-p",
+                        PG_PORT,
+                        "-U",
+                        "postgres",
+                        "aftershow_bench",
+                    ],
                     check=True,
                 )
                 print(f"== {suite} on PostgreSQL", flush=True)
                 figures.update(run_suite(suite, "postgres", pg_env))
         finally:
-            subprocess.run(  # noqa: S603
-                [str(ROOT / "scripts" / "pg_cluster.sh"), "stop", cluster], check=False
-            )
+            subprocess.run([str(ROOT / "scripts" / "pg_cluster.sh"), "stop", cluster], check=False)
 
     merged = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     merged.update(figures)
@@ -121,7 +138,9 @@ DESCRIPTIONS = {
     "pull_10000_s_sqlite": "pull 10,000 orders, SQLite (s)",
     "pull_1000_s_postgres": "pull 1,000 orders, PostgreSQL (s)",
     "pull_10000_s_postgres": "pull 10,000 orders, PostgreSQL (s)",
-    "webhook_orders_per_s_sqlite": "webhook ingest: signed webhook → detail fetch → order stored, SQLite (orders/s)",
+    "webhook_orders_per_s_sqlite": (
+        "webhook ingest: signed webhook → detail fetch → order stored, SQLite (orders/s)"
+    ),
     "webhook_orders_per_s_postgres": "webhook ingest, PostgreSQL (orders/s)",
 }
 

@@ -54,6 +54,9 @@ class AuditEvent(AppendOnlyModel):
     class Meta:
         indexes = [models.Index(fields=["object_type", "object_id", "at"])]
 
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action} {self.object_type} {self.object_id}"
+
 
 class Direction(models.TextChoices):
     OUTBOUND = "out", _("Call to the platform")
@@ -82,3 +85,6 @@ class IntegrationLog(AppendOnlyModel):
 
     class Meta:
         indexes = [models.Index(fields=["channel", "outcome", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.method} {self.path} {self.outcome}"

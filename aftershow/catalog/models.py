@@ -61,6 +61,9 @@ class BundleComponent(models.Model):
             models.UniqueConstraint(fields=["bundle", "component"], name="bundle_component_once")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.bundle_id} contains {self.quantity} of {self.component_id}"
+
 
 class ChannelListing(models.Model):
     """Which remote product/SKU on which shop is this master SKU."""
@@ -77,3 +80,6 @@ class ChannelListing(models.Model):
                 fields=["shop", "remote_sku_id"], name="listing_unique_remote_sku"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.shop_id}:{self.remote_sku_id}"

@@ -8,6 +8,8 @@ reach the recorder: only the method, the path and the outcome do.
 
 from __future__ import annotations
 
+import functools
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +28,12 @@ from tenacity import (
 )
 
 from aftershow.core.timeutils import utcnow
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """Loading the CA bundle costs milliseconds: do it once per process, not per client."""
+    return ssl.create_default_context()
 
 
 class Outcome(StrEnum):
@@ -126,7 +134,9 @@ class OutboundHttp:
         )
         self.sleep = sleep
         self._client = httpx.Client(
-            timeout=timeout or settings.HTTP_TIMEOUT_SECONDS, transport=transport
+            timeout=timeout or settings.HTTP_TIMEOUT_SECONDS,
+            transport=transport,
+            verify=_tls_context(),
         )
         self._backoff = wait_exponential_jitter(multiplier=0.2, max=self.max_retry_wait, jitter=0.2)
 

@@ -21,9 +21,7 @@ def live_session_attribute_orders(*, session: LiveSession) -> int:
         window = window.filter(placed_at__lte=session.ends_at)
     with transaction.atomic():
         order_ids = list(window.values_list("id", flat=True))
-        Order.objects.filter(id__in=order_ids).update(
-            creator=session.creator, live_session=session
-        )
+        Order.objects.filter(id__in=order_ids).update(creator=session.creator, live_session=session)
         OrderLine.objects.filter(order_id__in=order_ids, creator__isnull=True).update(
             creator=session.creator, live_session=session
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aftershow.catalog.models import ChannelListing, Product, Sku
 from aftershow.shops.models import Shop
@@ -11,7 +11,7 @@ from aftershow.shops.models import Shop
 if TYPE_CHECKING:
     from aftershow.sandbox.tiktok import TikTokSandbox
 
-# (product, seller SKU, variant, price, weight oz, L×W×H in, unit cost, share of the stream)
+# (product, seller SKU, variant, price, weight oz, LxWxH in, unit cost, share of the stream)
 DEMO_SKUS = (
     ("Cloud Tee", "TEE-BLK-M", "Black / M", "19.99", "7", (10, 8, 1), "4.10", 30),
     ("Cloud Tee", "TEE-WHT-L", "White / L", "19.99", "7.5", (10, 8, 1), "4.10", 20),
@@ -22,10 +22,12 @@ DEMO_SKUS = (
 )
 
 
-def demo_catalog_create(*, sandbox: TikTokSandbox, remote_shop_id: str, shop: Shop) -> dict[str, int]:
+def demo_catalog_create(
+    *, sandbox: TikTokSandbox, remote_shop_id: str, shop: Shop
+) -> dict[str, int]:
     """Create the catalogue on both sides and map them; returns the SKU mix by seller SKU."""
     mix: dict[str, int] = {}
-    products: dict[str, list[tuple]] = {}
+    products: dict[str, list[tuple[Any, ...]]] = {}
     for row in DEMO_SKUS:
         products.setdefault(row[0], []).append(row)
     for title, rows in products.items():

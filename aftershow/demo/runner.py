@@ -18,14 +18,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TextIO
+from typing import Any, Protocol
 
 from django.core.management import call_command
-from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler, get_internal_wsgi_application
+from django.core.servers.basehttp import (
+    ThreadedWSGIServer,
+    WSGIRequestHandler,
+    get_internal_wsgi_application,
+)
 from django.db import close_old_connections
 from django.db.models import Count
-from django_tasks_db.models import DBTaskResult
 from django_tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
 from aftershow.accounts.models import Role, User
 from aftershow.core.timeutils import utcnow
@@ -38,6 +42,15 @@ from aftershow.integrations.tiktok.sync import TikTokConnector, shop_connect
 from aftershow.orders.models import Order
 from aftershow.sandbox.tiktok import StreamSpec, TikTokSandbox, VirtualClock
 from aftershow.shops.models import Shop
+
+
+class Output(Protocol):
+    """Where progress goes: a management command's stdout, or any text stream."""
+
+    def write(self, text: str, /) -> Any: ...
+
+    def flush(self) -> None: ...
+
 
 STREAM_DURATION = timedelta(hours=3)
 REMORSE_WINDOW = timedelta(hours=1)
@@ -56,8 +69,17 @@ class DemoSummary:
     total_seconds: float = 0.0
 
 
+class _LoopbackWSGIServer(ThreadedWSGIServer):
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, address = super().get_request()
+        # The handler writes headers and body separately: without TCP_NODELAY, Nagle's
+        # algorithm and the client's delayed ACK stall every response by ~40 ms.
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return connection, address
+
+
 class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:
         return
 
 
@@ -66,7 +88,7 @@ def loopback_server(port: int = 0) -> Iterator[str]:
     """Serve aftershow's WSGI app on 127.0.0.1 from a thread (webhooks in --no-serve mode)."""
     import threading
 
-    server = ThreadedWSGIServer(("127.0.0.1", port), _QuietHandler, allow_reuse_address=True)
+    server = _LoopbackWSGIServer(("127.0.0.1", port), _QuietHandler, allow_reuse_address=True)
     server.daemon_threads = True
     server.set_app(get_internal_wsgi_application())
     thread = threading.Thread(target=server.serve_forever, daemon=True, name="aftershow-web")
@@ -105,7 +127,7 @@ def _wait(condition: Callable[[], bool], *, timeout: float, interval: float = 0.
 
 
 class DemoRun:
-    def __init__(self, *, orders: int, seed: int, stream_seconds: float, out: TextIO) -> None:
+    def __init__(self, *, orders: int, seed: int, stream_seconds: float, out: Output) -> None:
         self.orders = orders
         self.seed = seed
         self.stream_seconds = stream_seconds
@@ -206,7 +228,7 @@ class DemoRun:
         self.summary.total_seconds = time.monotonic() - self._started
 
 
-def print_summary(summary: DemoSummary, out: TextIO) -> None:
+def print_summary(summary: DemoSummary, out: Output) -> None:
     out.write("\nSummary\n")
     out.write(f"  orders in the stream       {summary.orders_planned}\n")
     out.write(f"  orders pulled into aftershow {summary.orders_in_aftershow}\n")
@@ -216,9 +238,9 @@ def print_summary(summary: DemoSummary, out: TextIO) -> None:
     out.write(f"  time taken                 {summary.total_seconds:.1f} s\n")
 
 
-def run_no_serve(*, orders: int, seed: int, stream_seconds: float, out: TextIO) -> DemoSummary:
+def run_no_serve(*, orders: int, seed: int, stream_seconds: float, out: Output) -> DemoSummary:
     run = DemoRun(orders=orders, seed=seed, stream_seconds=stream_seconds, out=out)
-    sandbox, shop, _, (username, password) = run.prepare()
+    sandbox, shop, _, _login = run.prepare()
     worker = WorkerThread()
     try:
         with loopback_server() as web_url:
@@ -241,7 +263,7 @@ def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
 
 
 def run_serving(
-    *, orders: int, seed: int, stream_seconds: float, port: int, out: TextIO
+    *, orders: int, seed: int, stream_seconds: float, port: int, out: Output
 ) -> DemoSummary:
     """Serve the UI at 127.0.0.1:port with a worker and the scheduler, play the stream while
     the user watches, then keep serving until interrupted."""
@@ -264,7 +286,9 @@ def run_serving(
         session = run.play_stream(sandbox, shop)
         run.finish(sandbox, shop, session)
         print_summary(run.summary, out)
-        out.write(f"\n  Still serving {web_url}/ (log in as {username} / {password}). Ctrl-C stops.\n")
+        out.write(
+            f"\n  Still serving {web_url}/ (log in as {username} / {password}). Ctrl-C stops.\n"
+        )
         while all(process.poll() is None for process in processes):
             time.sleep(1)
     except KeyboardInterrupt:

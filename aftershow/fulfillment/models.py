@@ -34,3 +34,6 @@ class Package(models.Model):
                 name="package_unique_remote",
             )
         ]
+
+    def __str__(self) -> str:
+        return self.tracking_number or self.remote_package_id or f"package {self.pk}"

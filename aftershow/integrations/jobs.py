@@ -6,6 +6,8 @@ job enqueued twice (two schedulers, a restart) does no harm.
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.db import transaction
 
 from aftershow.integrations.models import PendingOrderFetch
@@ -30,5 +32,5 @@ def enqueue_stalled_fetches() -> int:
         cursor_task_started(shop=shop, kind=PENDING_FETCH)
         with transaction.atomic():
             if cursor_task_claim_enqueue(shop=shop, kind=PENDING_FETCH):
-                transaction.on_commit(lambda shop_id=shop.pk: fetch_pending_orders.enqueue(shop_id))
+                transaction.on_commit(partial(fetch_pending_orders.enqueue, shop.pk))
     return len(shop_ids)

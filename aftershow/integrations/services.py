@@ -73,8 +73,17 @@ def webhook_receipt_create(
 
 def cursor_task_claim_enqueue(*, shop: Shop, kind: str) -> bool:
     """True if the caller should enqueue the task for this cursor (none is queued yet)."""
-    cursor, _ = SyncCursor.objects.get_or_create(shop=shop, kind=kind)
-    return SyncCursor.objects.filter(pk=cursor.pk, task_queued=False).update(task_queued=True) == 1
+    cursors = SyncCursor.objects.filter(shop=shop, kind=kind)
+    if cursors.filter(task_queued=False).update(task_queued=True):
+        return True
+    if cursors.exists():
+        return False
+    try:
+        with transaction.atomic():
+            SyncCursor.objects.create(shop=shop, kind=kind, task_queued=True)
+    except IntegrityError:
+        return False
+    return True
 
 
 def cursor_task_started(*, shop: Shop, kind: str) -> None:

@@ -30,3 +30,6 @@ class ChannelWarehouse(models.Model):
                 fields=["shop", "remote_warehouse_id"], name="channel_warehouse_unique"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.warehouse_id} = {self.remote_warehouse_id}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from aftershow.core.fields import MoneyField, currency_field
@@ -61,6 +62,7 @@ class Buyer(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["channel", "buyer_key"], name="buyer_unique_key")
         ]
+        indexes = [models.Index(Lower("nickname"), name="buyer_nickname_lower")]
 
     def __str__(self) -> str:
         return self.nickname or self.buyer_key[:10]
@@ -182,7 +184,11 @@ class OrderLine(models.Model):
     seller_discount = MoneyField()
     display_status = models.CharField(max_length=24, blank=True)
     package = models.ForeignKey(
-        "fulfillment.Package", null=True, blank=True, on_delete=models.SET_NULL, related_name="lines"
+        "fulfillment.Package",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="lines",
     )
     creator = models.ForeignKey(
         "creators.Creator", null=True, blank=True, on_delete=models.SET_NULL
@@ -197,6 +203,9 @@ class OrderLine(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["order", "remote_line_id"], name="line_unique_remote")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.seller_sku} x {self.quantity}"
 
 
 class ChangeSource(models.TextChoices):
@@ -224,3 +233,6 @@ class OrderStatusChange(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["order", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} → {self.to_status} ({self.source})"

@@ -302,7 +302,9 @@ def _upsert_lines(orders: list[tuple[Order, IncomingOrder]], sku_ids: dict[str, 
                     OrderLine(order=order, remote_line_id=incoming.remote_line_id, **values)
                 )
                 continue
-            changed = {name: value for name, value in values.items() if getattr(line, name) != value}
+            changed = {
+                name: value for name, value in values.items() if getattr(line, name) != value
+            }
             if changed:
                 OrderLine.objects.filter(pk=line.pk).update(**changed)
     OrderLine.objects.bulk_create(to_create)

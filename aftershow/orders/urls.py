@@ -6,5 +6,6 @@ app_name = "orders"
 
 urlpatterns = [
     path("", views.order_list, name="list"),
+    path("orders/rows/", views.order_list_rows, name="rows"),
     path("orders/<int:pk>/", views.order_detail, name="detail"),
 ]

@@ -7,14 +7,16 @@ fetches), so a worker killed midway resumes where it stopped and nothing is lost
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TypeVar
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Min, Q
 
 from aftershow.audit.models import AuditAction, AuditEvent
 from aftershow.core.http import ChannelError, Exchange, OutboundHttp
@@ -44,6 +46,9 @@ INITIAL_LOOKBACK = timedelta(days=30)
 TOKEN_REFRESH_MARGIN = timedelta(hours=1)
 # A claim on pending fetches lapses after this, so a killed worker's claim is taken over.
 FETCH_LEASE = timedelta(minutes=2)
+# A drain waits this long for a full batch to gather: during a burst, webhooks arrive a few
+# milliseconds apart, and one call for 50 orders beats 25 calls for two.
+FETCH_SETTLE = timedelta(milliseconds=250)
 # A pending fetch whose order TikTok keeps not returning is dropped after this many tries,
 # each a little later than the one before.
 FETCH_MAX_ATTEMPTS = 5
@@ -204,9 +209,7 @@ class TikTokConnector:
     def register_webhooks(self, *, address: str) -> None:
         for event_type in ORDER_WEBHOOK_EVENTS:
             self._authorized(
-                lambda event=event_type: self.client.register_webhook(
-                    event_type=event, address=address
-                )
+                partial(self.client.register_webhook, event_type=event_type, address=address)
             )
 
     # -- pulling ---------------------------------------------------------------------------
@@ -255,6 +258,21 @@ class TikTokConnector:
             if not page.next_page_token:
                 return report
 
+    def _settle(self) -> None:
+        """Wait (briefly) until a full batch is pending or the oldest request is settled."""
+        deadline = time.monotonic() + FETCH_SETTLE.total_seconds()
+        while time.monotonic() < deadline:
+            now = utcnow()
+            claimable = PendingOrderFetch.objects.filter(
+                Q(claimed_until__isnull=True) | Q(claimed_until__lt=now), shop=self.shop
+            )
+            oldest = claimable.aggregate(oldest=Min("requested_at"))["oldest"]
+            if oldest is None or oldest <= now - FETCH_SETTLE:
+                return
+            if claimable.count() >= ORDER_DETAIL_MAX_IDS:
+                return
+            time.sleep(0.02)
+
     def _claim_pending(self) -> tuple[datetime, list[PendingOrderFetch]]:
         now = utcnow()
         claimable = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
@@ -275,13 +293,14 @@ class TikTokConnector:
         total = UpsertResult()
         batches = 0
         while max_batches is None or batches < max_batches:
+            self._settle()
             claimed_at, claimed = self._claim_pending()
             if not claimed:
                 break
             batches += 1
             ids = [pending.remote_order_id for pending in claimed]
             try:
-                detail = self._authorized(lambda ids=ids: self.client.get_order_detail(ids))
+                detail = self._authorized(partial(self.client.get_order_detail, ids))
             except ChannelError as error:
                 PendingOrderFetch.objects.filter(id__in=[p.id for p in claimed]).update(
                     claimed_until=None, last_error=str(error)[:500]
@@ -290,11 +309,12 @@ class TikTokConnector:
             returned = {order.id for order in detail.orders}
             with transaction.atomic():
                 total += self._upsert(detail.orders, ChangeSource.WEBHOOK)
-                # Requests renewed while we fetched stay pending for another round.
+                fetched = [p.id for p in claimed if p.remote_order_id in returned]
                 PendingOrderFetch.objects.filter(
-                    id__in=[p.id for p in claimed if p.remote_order_id in returned],
-                    requested_at__lte=claimed_at,
+                    id__in=fetched, requested_at__lte=claimed_at
                 ).delete()
+                # Requested again while we fetched (a newer webhook): fetch again next round.
+                PendingOrderFetch.objects.filter(id__in=fetched).update(claimed_until=None)
                 self._note_missing([p for p in claimed if p.remote_order_id not in returned])
         return total
 

@@ -32,7 +32,10 @@ def release_stream(sandbox, remote_shop, orders: int, seed: int = 5):
     sandbox.store.add_product(
         remote_shop.id,
         "Cloud Tee",
-        skus=[{"seller_sku": "TEE-BLK-M", "price": "19.99"}, {"seller_sku": "TEE-WHT-L", "price": "21.00"}],
+        skus=[
+            {"seller_sku": "TEE-BLK-M", "price": "19.99"},
+            {"seller_sku": "TEE-WHT-L", "price": "21.00"},
+        ],
     )
     plan = sandbox.simulate_live_stream(
         StreamSpec(
@@ -56,7 +59,10 @@ def pull_everything(shop: Shop):
 
 def test_connecting_stores_the_shop_with_encrypted_credentials(tiktok_shop, tiktok_remote_shop):
     shop = Shop.objects.get()
-    assert (shop.remote_shop_id, shop.shop_cipher) == (tiktok_remote_shop.id, tiktok_remote_shop.cipher)
+    assert (shop.remote_shop_id, shop.shop_cipher) == (
+        tiktok_remote_shop.id,
+        tiktok_remote_shop.cipher,
+    )
     assert set(shop.credentials) == {"app_key", "app_secret", "access_token", "refresh_token"}
     assert shop.access_token_expires_at > utcnow() + timedelta(days=6)
     with connection.cursor() as cursor:
@@ -86,7 +92,9 @@ def test_pull_survives_429_and_500(tiktok_sandbox, tiktok_remote_shop, tiktok_sh
     tiktok_sandbox.faults.configure(rate=0.5, kinds=("429", "500"), seed=3)
     pull_everything(tiktok_shop)
     assert Order.objects.count() == 300
-    outcomes = set(IntegrationLog.objects.filter(path=SEARCH_PATH).values_list("outcome", "status_code"))
+    outcomes = set(
+        IntegrationLog.objects.filter(path=SEARCH_PATH).values_list("outcome", "status_code")
+    )
     assert ("retryable", 429) in outcomes
     assert ("retryable", 500) in outcomes
     assert ("ok", 200) in outcomes
@@ -174,3 +182,26 @@ def test_webhooks_bring_every_order_in_and_follow_its_status(
             assert order.shipping_address is not None
             assert order.shipping_address.postal_code == remote["recipient_address"]["postal_code"]
     assert set(expected) == set(Order.objects.values_list("remote_order_id", flat=True))
+
+
+def test_an_order_requested_again_during_its_fetch_is_fetched_again(
+    tiktok_sandbox, tiktok_remote_shop, tiktok_shop
+):
+    plan = release_stream(tiktok_sandbox, tiktok_remote_shop, orders=3)
+    order_ids = [order.order_id for order in plan.orders]
+    pending_fetch_request(shop=tiktok_shop, order_ids=order_ids)
+    connector = TikTokConnector(tiktok_shop)
+    original = connector.client.get_order_detail
+
+    def detail_then_a_new_webhook(ids):
+        detail = original(ids)
+        if len(IntegrationLog.objects.filter(path=DETAIL_PATH)) == 1:
+            # A webhook for the first order lands while its detail is in flight.
+            pending_fetch_request(shop=tiktok_shop, order_ids=[order_ids[0]])
+        return detail
+
+    connector.client.get_order_detail = detail_then_a_new_webhook
+    connector.fetch_pending()
+    assert PendingOrderFetch.objects.count() == 0
+    # The second call re-read the order that was requested again.
+    assert IntegrationLog.objects.filter(path=DETAIL_PATH, outcome="ok").count() == 2
