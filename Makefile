@@ -17,8 +17,10 @@ $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 	$(UV) sync --frozen --python $(PYTHON) --quiet
 	touch $@
 
+# The demo gets its own database, fresh each time, so it never touches real data.
 demo: $(VENV)/.synced
-	$(BIN)/aftershow demo --orders 800
+	rm -f var/demo.sqlite3 var/demo.sqlite3-wal var/demo.sqlite3-shm
+	AFTERSHOW_SQLITE_PATH=var/demo.sqlite3 $(BIN)/aftershow demo --orders 800
 
 test: $(VENV)/.synced
 	$(BIN)/pytest -q

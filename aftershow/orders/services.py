@@ -155,7 +155,7 @@ def _upsert_batch(*, shop: Shop, batch: list[IncomingOrder], source: ChangeSourc
     sku_ids = _sku_ids_for(shop=shop, lines=(line for order in batch for line in order.lines))
     existing = {
         order.remote_order_id: order
-        for order in Order.objects.select_for_update()
+        for order in Order.objects.select_for_update(of=("self",))
         .filter(shop=shop, remote_order_id__in=[o.remote_order_id for o in batch])
         .select_related("shipping_address")
     }
