@@ -81,6 +81,10 @@ def test_pull_gets_every_order_exactly_once(tiktok_sandbox, tiktok_remote_shop, 
     assert set(Order.objects.values_list("remote_order_id", flat=True)) == expected_ids
     assert report.orders_seen == 250
     assert report.pages == 3  # 100 a page
+    # Orders with broken addresses are ingested like any other; screening flags them later.
+    broken = {order.order_id for order in plan.with_anomaly("broken_address")}
+    assert broken
+    assert broken <= set(Order.objects.values_list("remote_order_id", flat=True))
     assert OrderLine.objects.count() == sum(len(order.seller_skus) for order in plan.orders)
     # Pulling again reads the overlap again and changes nothing.
     pull_everything(tiktok_shop)
