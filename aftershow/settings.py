@@ -174,6 +174,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("AFTERSHOW_LOG_LEVEL", "WARNING")},
+    # runserver's one line per request drowns everything else during a burst of webhooks.
+    "loggers": {"django.server": {"level": os.environ.get("AFTERSHOW_LOG_LEVEL", "WARNING")}},
 }
 
 # Outbound HTTP defaults (aftershow.core.http): every call has a timeout; retries are bounded.

@@ -271,7 +271,8 @@ def run_serving(
     sandbox, shop, _, (username, password) = run.prepare()
     processes = [
         _spawn(["runserver", f"127.0.0.1:{port}", "--noreload"]),
-        _spawn(["db_worker", "--interval", "0.2"]),
+        # Quiet: the demo's own output (login, progress, summary) must stay readable.
+        _spawn(["db_worker", "--interval", "0.2", "--verbosity", "0"]),
         _spawn(["scheduler"]),
     ]
     web_url = f"http://127.0.0.1:{port}"
