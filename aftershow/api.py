@@ -13,3 +13,5 @@ api = NinjaAPI(
 )
 
 api.add_router("/orders/", "aftershow.orders.api.router")
+api.add_router("/risk/", "aftershow.risk.api.router")
+api.add_router("/imports/", "aftershow.imports.api.router")

@@ -69,7 +69,9 @@ INSTALLED_APPS = [
     "aftershow.creators",
     "aftershow.orders",
     "aftershow.fulfillment",
+    "aftershow.risk",
     "aftershow.integrations",
+    "aftershow.imports",
 ]
 
 MIDDLEWARE = [
@@ -190,4 +192,7 @@ TIKTOK_AUTH_BASE_URL = "https://auth.tiktok-shops.com"
 # Connectors are reached through dotted paths so domain code never imports them.
 CHANNEL_CONNECTORS = {
     "tiktok": "aftershow.integrations.tiktok.sync.TikTokConnector",
+    "shopify": "aftershow.integrations.shopify.sync.ShopifyConnector",
+    "amazon": "aftershow.integrations.amazon.sync.AmazonConnector",
+    "ebay": "aftershow.integrations.ebay.sync.EbayConnector",
 }

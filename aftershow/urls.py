@@ -9,5 +9,7 @@ urlpatterns = [
     path("accounts/", include("aftershow.accounts.urls")),
     path("webhooks/", include("aftershow.integrations.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("review/", include("aftershow.risk.urls")),
+    path("imports/", include("aftershow.imports.urls")),
     path("", include("aftershow.orders.urls")),
 ]

@@ -9,10 +9,19 @@ from __future__ import annotations
 from functools import partial
 
 from django.db import transaction
+from django.db.models import Q
 
-from aftershow.integrations.models import PendingOrderFetch
+from aftershow.core.timeutils import utcnow
+from aftershow.integrations.models import PendingOrderFetch, TrackingUpload, TrackingUploadState
 from aftershow.integrations.services import cursor_task_claim_enqueue, cursor_task_started
-from aftershow.integrations.tiktok.tasks import PENDING_FETCH, fetch_pending_orders, pull_orders
+from aftershow.integrations.tiktok.tasks import (
+    PENDING_FETCH,
+    fetch_pending_orders,
+    pull_orders,
+    push_tracking,
+    raise_ship_by_alerts,
+)
+from aftershow.integrations.tiktok.tracking_rules import PUSH_CURSOR
 from aftershow.shops.models import Channel, Shop
 
 
@@ -34,3 +43,30 @@ def enqueue_stalled_fetches() -> int:
             if cursor_task_claim_enqueue(shop=shop, kind=PENDING_FETCH):
                 transaction.on_commit(partial(fetch_pending_orders.enqueue, shop.pk))
     return len(shop_ids)
+
+
+def enqueue_due_tracking_pushes() -> int:
+    """Shops with tracking pushes due (first tries, retries after backoff, or left by a killed
+    worker) get a push task."""
+    now = utcnow()
+    shop_ids = set(
+        TrackingUpload.objects.filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+            state=TrackingUploadState.QUEUED,
+            next_attempt_at__lte=now,
+        )
+        .values_list("shop_id", flat=True)
+        .distinct()
+    )
+    for shop in Shop.objects.filter(pk__in=shop_ids, channel=Channel.TIKTOK):
+        # A task flagged as queued may have died with its worker: clear and requeue.
+        cursor_task_started(shop=shop, kind=PUSH_CURSOR)
+        with transaction.atomic():
+            if cursor_task_claim_enqueue(shop=shop, kind=PUSH_CURSOR):
+                transaction.on_commit(partial(push_tracking.enqueue, shop.pk))
+    return len(shop_ids)
+
+
+def enqueue_ship_by_alerts() -> int:
+    raise_ship_by_alerts.enqueue()
+    return 1

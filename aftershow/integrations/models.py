@@ -7,6 +7,9 @@ not processed is still here for the next run.
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from aftershow.core.fields import MoneyField, currency_field
 
 
 class WebhookReceipt(models.Model):
@@ -70,3 +73,115 @@ class SyncCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} @ {self.watermark}"
+
+
+class TrackingUploadState(models.TextChoices):
+    QUEUED = "queued", _("Waiting to be pushed")
+    PUSHED = "pushed", _("Accepted by the channel")
+    FAILED = "failed", _("Refused: needs a person")
+
+
+class TrackingUpload(models.Model):
+    """A package's tracking on its channel: what it should show, and what the channel accepted.
+
+    ``tracking_number``/``carrier`` are the latest request; ``pushed_*`` what the channel
+    accepted. They differ while a push (or a revision) is pending. ``first_pushed_at`` starts
+    TikTok's 72-hour revision window; ``revisions`` counts the one revision it allows.
+    """
+
+    package = models.OneToOneField(
+        "fulfillment.Package", on_delete=models.CASCADE, related_name="tracking_upload"
+    )
+    shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE)
+    state = models.CharField(
+        max_length=8, choices=TrackingUploadState.choices, default=TrackingUploadState.QUEUED
+    )
+    tracking_number = models.CharField(max_length=64)
+    carrier = models.CharField(max_length=40)
+    requested_at = models.DateTimeField()
+    pushed_tracking_number = models.CharField(max_length=64, blank=True)
+    pushed_carrier = models.CharField(max_length=40, blank=True)
+    first_pushed_at = models.DateTimeField(null=True, blank=True)
+    last_pushed_at = models.DateTimeField(null=True, blank=True)
+    revisions = models.PositiveSmallIntegerField(default=0)
+    # Learnt at the first push: where the tracking went on the channel.
+    remote_package_id = models.CharField(max_length=64, blank=True)
+    delivery_option_id = models.CharField(max_length=64, blank=True)
+    shipping_provider_id = models.CharField(max_length=64, blank=True)
+    is_platform_label = models.BooleanField(
+        default=False, help_text=_("TikTok Shipping: the channel issued the tracking number")
+    )
+    # Durable retry across task runs, and the claim of the worker pushing it now.
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True)
+    last_error_code = models.CharField(max_length=40, blank=True)
+    last_error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["shop", "state", "next_attempt_at"], name="tracking_upload_due")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tracking_number} ({self.state})"
+
+
+class ShippingProviderList(models.Model):
+    """A channel's shipping providers for one delivery option of a shop, cached for a day."""
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE)
+    delivery_option_id = models.CharField(max_length=64)
+    providers = models.JSONField(default=list)  # [{"id": ..., "name": ...}]
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "delivery_option_id"], name="shipping_providers_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"providers of {self.delivery_option_id}"
+
+
+class PlatformLabelPurchase(models.Model):
+    """A TikTok Shipping label bought (or being bought) under one idempotency key.
+
+    Written before TikTok is asked, so a retry finds it; ``remote_package_id`` is saved the
+    moment TikTok answers. The claim (``claimed_until``) keeps two workers from buying at once.
+    """
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE)
+    idempotency_key = models.CharField(max_length=128, unique=True)
+    remote_order_id = models.CharField(max_length=64)
+    remote_line_ids = models.JSONField(default=list)
+    remote_package_id = models.CharField(max_length=64, blank=True)
+    tracking_number = models.CharField(max_length=64, blank=True)
+    carrier = models.CharField(max_length=40, blank=True)
+    service = models.CharField(max_length=80, blank=True)
+    shipping_provider_id = models.CharField(max_length=64, blank=True)
+    amount = MoneyField()
+    currency = currency_field()
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"label {self.tracking_number or '(pending)'} for {self.remote_order_id}"
+
+
+class ShipByAlert(models.Model):
+    """An order alerted once for nearing its ship-by deadline without a carrier scan."""
+
+    order = models.OneToOneField(
+        "orders.Order", on_delete=models.CASCADE, related_name="ship_by_alert"
+    )
+    ship_by = models.DateTimeField()
+    raised_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"ship-by alert for order {self.order_id}"

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from aftershow.catalog.models import ChannelListing, Sku
+from aftershow.inventory.services import order_deallocate, order_lines_allocate
 from aftershow.orders.models import (
     Address,
     Buyer,
@@ -231,6 +232,17 @@ def _upsert_batch(*, shop: Shop, batch: list[IncomingOrder], source: ChangeSourc
         sku_ids,
     )
     OrderStatusChange.objects.bulk_create(changes)
+    # Stock, in this same transaction: new orders reserve theirs (or are backordered), orders
+    # that became cancelled release it. Both are idempotent.
+    order_lines_allocate(order_ids=[order.pk for order, _ in new_orders], actor_label=source)
+    order_deallocate(
+        order_ids=[
+            order.pk
+            for order, _, changed in updated_orders
+            if "state" in changed and order.state == OrderState.CANCELLED
+        ],
+        actor_label=source,
+    )
     return result
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,12 @@ class ShipmentRequest:
     parcel: Parcel
     ship_by: datetime | None = None
     deliver_by: datetime | None = None
+    # Added for the aggregator and the sandbox carrier (both print the sender's address) and
+    # so a provider can quote only the service aftershow chose; all optional.
+    ship_from: ShipTo | None = None
+    carrier: str = ""  # "USPS", "UPS", "FedEx": the carrier aftershow chose
+    service: str = ""  # its service name, e.g. "Ground Advantage"
+    service_code: str = ""  # aftershow's code, e.g. "usps_ground_advantage"
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,9 @@ class RateQuote:
     delivery_days: int | None
     # The provider's own id for this rate (EasyPost rate id, TikTok shipping_service_id).
     remote_rate_id: str = ""
+    # The provider's shipment the rate belongs to (EasyPost shp_...), when it has one: stored
+    # with the purchase intent so a retry can ask for that shipment's label.
+    remote_shipment_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,12 @@ class PurchasedLabel:
     remote_shipment_id: str = ""  # EasyPost shipment id, TikTok package id
     remote_provider_id: str = ""  # TikTok shipping_provider_id for the tracking upload
     extra: dict[str, str] = field(default_factory=dict)
+    # A 4x6 image of the label (PNG or JPEG; EasyPost's default label_url, TikTok's
+    # SHIPPING_LABEL_PICTURE): what the batch PDF places on a page.
+    label_image: bytes = b""
+    # True when aftershow draws the label itself from the package (the sandbox carrier), so
+    # no file is stored and the batch PDF draws it directly.
+    is_drawn: bool = False
 
 
 class LabelError(Exception):
@@ -95,3 +110,18 @@ class LabelProvider(Protocol):
     def buy(
         self, *, shipment: ShipmentRequest, quote: RateQuote, idempotency_key: str
     ) -> PurchasedLabel: ...
+
+
+@runtime_checkable
+class LabelLookup(Protocol):
+    """Optional: a provider that can find a label it already sold, by its shipment id.
+
+    After a crash between recording the purchase intent and recording the result, the retry
+    calls ``find_label``: a label found is recorded as bought, never bought again; None means
+    the shipment was never bought, so buying it now is safe. Providers without it are asked to
+    ``buy`` again with the same idempotency key, which must return the same label.
+    """
+
+    def find_label(
+        self, *, shipment: ShipmentRequest, remote_shipment_id: str, idempotency_key: str
+    ) -> PurchasedLabel | None: ...

@@ -9,6 +9,7 @@ from types import TracebackType
 
 from .clock import Timeline, VirtualClock
 from .faults import FaultInjector
+from .fulfillment import register_fulfillment
 from .handlers import register_all
 from .orders import gc_paused
 from .server import Gateway, SandboxHTTPServer
@@ -59,6 +60,7 @@ class TikTokSandbox:
             timeline=self.timeline,
         )
         register_all(self.gateway)
+        self.fulfillment = register_fulfillment(self.gateway)
         self._server: SandboxHTTPServer | None = None
         self._threads: list[threading.Thread] = []
         self._players: list[threading.Thread] = []

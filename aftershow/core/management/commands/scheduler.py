@@ -15,6 +15,8 @@ SCHEDULE = (
     # (job, cron fields, why)
     (jobs.enqueue_order_reconciliation, {"minute": "*/5"}, "missed webhooks lose nothing"),
     (jobs.enqueue_stalled_fetches, {"minute": "*"}, "a killed worker's fetches resume"),
+    (jobs.enqueue_due_tracking_pushes, {"minute": "*"}, "tracking retries and stalled pushes"),
+    (jobs.enqueue_ship_by_alerts, {"minute": "*/10"}, "orders near ship-by are alerted"),
 )
 
 

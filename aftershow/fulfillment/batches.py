@@ -1,0 +1,229 @@
+"""Label batches: one print run of at most 600 orders (TikTok's batch cap), labels in pick order.
+
+``labels_batch_run`` is the one action behind the button, the CLI (``aftershow labels_batch``)
+and the API: build parcels for the shop's confirmed orders, choose carriers, cut batches, buy
+every label. A package that fails keeps its error reason on its batch item and the rest of the
+batch goes on; ``label_batch_retry`` retries just those (after refreshing their address and
+carrier choice, since the usual fix is a corrected address or an edited rule).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from aftershow.accounts.models import User
+from aftershow.fulfillment.bulk import rows_update
+from aftershow.fulfillment.carriers.destination import is_military, is_po_box
+from aftershow.fulfillment.choosing import packages_select
+from aftershow.fulfillment.conf import setting
+from aftershow.fulfillment.labels.base import LabelProvider
+from aftershow.fulfillment.models import (
+    BatchItemState,
+    LabelBatch,
+    LabelBatchItem,
+    LabelPurchase,
+    Package,
+    PackageStatus,
+    PurchaseState,
+)
+from aftershow.fulfillment.packing import packages_build
+from aftershow.fulfillment.purchasing import labels_buy
+from aftershow.orders.models import Address, Order, OrderLine
+from aftershow.shops.models import Shop
+
+NO_BIN = "\uffff"  # sorts after every bin location
+
+
+@dataclass
+class BatchReport:
+    batch: LabelBatch
+    labelled: int = 0
+    errors: list[LabelBatchItem] = field(default_factory=list)
+
+
+def _pick_keys(package_ids: list[int]) -> dict[int, tuple[str, str, int]]:
+    """``package id → (first bin location, first SKU code, id)``: the order a picker walks."""
+    bins: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    rows = OrderLine.objects.filter(package_id__in=package_ids).values_list(
+        "package_id", "sku__location__bin_location", "sku__code", "seller_sku"
+    )
+    for package_id, bin_location, code, seller_sku in rows:
+        bins[int(package_id)].append((bin_location or NO_BIN, code or seller_sku or ""))
+    keys = {}
+    for package_id in package_ids:
+        first = min(bins.get(package_id) or [(NO_BIN, "")])
+        keys[package_id] = (first[0], first[1], package_id)
+    return keys
+
+
+def _order_counts(package_ids: list[int]) -> dict[int, int]:
+    counts: dict[int, set[int]] = defaultdict(set)
+    for package_id, order_id in OrderLine.objects.filter(package_id__in=package_ids).values_list(
+        "package_id", "order_id"
+    ):
+        counts[int(package_id)].add(int(order_id))
+    return {package_id: len(orders) for package_id, orders in counts.items()}
+
+
+def label_batches_create(
+    *,
+    shop: Shop,
+    packages: Sequence[Package] | None = None,
+    created_by: User | None = None,
+    max_orders: int | None = None,
+) -> list[LabelBatch]:
+    """Put the shop's unbatched parcels (or ``packages``) into batches of at most
+    ``max_orders`` orders (default 600), each sorted in pick order."""
+    limit = int(max_orders or setting("FULFILLMENT_BATCH_MAX_ORDERS"))
+    candidates = Package.objects.filter(
+        shop=shop, status=PackageStatus.TO_FULFILL, batch_item__isnull=True
+    )
+    if packages is not None:
+        candidates = candidates.filter(pk__in=[package.pk for package in packages])
+    ids = list(candidates.values_list("pk", flat=True))
+    if not ids:
+        return []
+    keys = _pick_keys(ids)
+    counts = _order_counts(ids)
+    ordered = sorted(ids, key=lambda package_id: keys[package_id])
+    chunks: list[list[int]] = [[]]
+    orders_in_chunk = 0
+    for package_id in ordered:
+        count = counts.get(package_id, 1)
+        if chunks[-1] and orders_in_chunk + count > limit:
+            chunks.append([])
+            orders_in_chunk = 0
+        chunks[-1].append(package_id)
+        orders_in_chunk += count
+    batches = []
+    with transaction.atomic():
+        for chunk in chunks:
+            batch = LabelBatch.objects.create(
+                shop=shop,
+                created_by=created_by,
+                order_count=sum(counts.get(package_id, 1) for package_id in chunk),
+            )
+            LabelBatchItem.objects.bulk_create(
+                [
+                    LabelBatchItem(batch=batch, package_id=package_id, position=position)
+                    for position, package_id in enumerate(chunk, start=1)
+                ]
+            )
+            batches.append(batch)
+    return batches
+
+
+def _refresh_addresses(packages: list[Package]) -> None:
+    """A reviewer's correction repoints the order at a new address: follow it."""
+    current = dict(
+        Order.objects.filter(lines__package__in=packages)
+        .order_by("id")
+        .values_list("lines__package_id", "shipping_address_id")
+    )
+    changed = [
+        package
+        for package in packages
+        if current.get(package.pk) and current[package.pk] != package.address_id
+    ]
+    addresses = Address.objects.in_bulk([current[package.pk] for package in changed])
+    for package in changed:
+        address = addresses[current[package.pk]]
+        package.address = address
+        package.is_po_box = is_po_box(line1=address.line1, line2=address.line2)
+        package.is_military = is_military(
+            line1=address.line1,
+            line2=address.line2,
+            city=address.city,
+            state=address.state,
+            postal_code=address.postal_code,
+        )
+        if package.build_problem == "no shipping address" and address.postal_code:
+            package.build_problem = ""
+        package.save(update_fields=["address", "is_po_box", "is_military", "build_problem"])
+
+
+def label_batch_process(
+    *,
+    batch: LabelBatch,
+    only_errors: bool = False,
+    provider: LabelProvider | None = None,
+) -> BatchReport:
+    """Buy the labels of the batch's pending items (or only its errored ones)."""
+    states = [BatchItemState.ERROR]
+    if not only_errors:
+        states.append(BatchItemState.PENDING)
+    items = list(
+        batch.items.filter(state__in=states).select_related("package").order_by("position")
+    )
+    packages = [item.package for item in items]
+    if only_errors:
+        live = set(
+            LabelPurchase.objects.filter(
+                package__in=packages, state__in=[PurchaseState.INTENT, PurchaseState.BOUGHT]
+            ).values_list("package_id", flat=True)
+        )
+        to_choose = [package for package in packages if package.pk not in live]
+        _refresh_addresses(to_choose)
+    else:
+        to_choose = [package for package in packages if not package.selection_source]
+    if to_choose:
+        packages_select(packages=to_choose)
+    outcomes = {
+        outcome.package.pk: outcome for outcome in labels_buy(packages=packages, provider=provider)
+    }
+    report = BatchReport(batch)
+    now = timezone.now()
+    for item in items:
+        outcome = outcomes[item.package_id]
+        item.attempts += 1
+        item.updated_at = now
+        if outcome.is_bought:
+            item.state, item.error_reason, item.is_retryable = BatchItemState.LABELLED, "", False
+            report.labelled += 1
+        else:
+            item.state = BatchItemState.ERROR
+            item.error_reason = outcome.error or "label not bought"
+            item.is_retryable = outcome.is_retryable
+            report.errors.append(item)
+    with transaction.atomic():
+        rows_update(
+            LabelBatchItem,
+            items,
+            ["state", "error_reason", "is_retryable", "attempts", "updated_at"],
+        )
+        batch.processed_at = now
+        batch.save(update_fields=["processed_at"])
+    return report
+
+
+def label_batch_retry(*, batch: LabelBatch, provider: LabelProvider | None = None) -> BatchReport:
+    """Retry only the items that failed: nothing already labelled is touched."""
+    return label_batch_process(batch=batch, only_errors=True, provider=provider)
+
+
+def labels_batch_run(
+    *,
+    shop: Shop,
+    created_by: User | None = None,
+    provider: LabelProvider | None = None,
+    max_orders: int | None = None,
+) -> list[BatchReport]:
+    """Build, choose, batch and label everything confirmed for ``shop``: the one action."""
+    packages_build(shop=shop)
+    unchosen = list(
+        Package.objects.filter(
+            shop=shop,
+            status=PackageStatus.TO_FULFILL,
+            batch_item__isnull=True,
+            selection_source="",
+        )
+    )
+    if unchosen:
+        packages_select(packages=unchosen)
+    batches = label_batches_create(shop=shop, created_by=created_by, max_orders=max_orders)
+    return [label_batch_process(batch=batch, provider=provider) for batch in batches]

@@ -1,0 +1,83 @@
+"""ZIP code → state, from the ``zipcodes`` package's offline database, in a form that loads fast.
+
+``zipcodes.matching()`` scans all 42,789 records on every call (2-5 ms each, seconds for a
+burst), and ``zipcodes.list_all()`` builds 42,789 dicts (0.7-2 s per process). This module keeps
+the same ZIP → state pairs in ``data/zip_states.txt`` (36 KB, run-length encoded) and loads them
+in milliseconds. ``python -m aftershow.risk.ziptable`` regenerates the file from ``zipcodes``;
+a test checks that the file still equals ``zipcodes``' data, so upgrading the package without
+regenerating fails the suite.
+
+Format: a ``#`` header line, then one line per run of states, ``ST tok,tok,...``. ZIPs are
+read as integers in ascending order; each token is the gap from the previous ZIP (``d``), or a
+gap and a count of consecutive ZIPs that follow it (``d+n``).
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import cache
+from pathlib import Path
+
+TABLE_PATH = Path(__file__).resolve().parent / "data" / "zip_states.txt"
+
+
+def encode(pairs: dict[str, str], *, source: str) -> str:
+    runs: list[tuple[int, int, str]] = []  # (first zip, count, state)
+    for zip_code, state in sorted((int(z), s) for z, s in pairs.items()):
+        if runs and runs[-1][2] == state and runs[-1][0] + runs[-1][1] == zip_code:
+            runs[-1] = (runs[-1][0], runs[-1][1] + 1, state)
+        else:
+            runs.append((zip_code, 1, state))
+    parts, previous, current_state = [f"# ZIP -> state, generated from {source}"], 0, ""
+    for first, count, state in runs:
+        token = f"{first - previous}" if count == 1 else f"{first - previous}+{count - 1}"
+        if state != current_state:
+            parts.append(f"\n{state} {token}")
+            current_state = state
+        else:
+            parts.append(f",{token}")
+        previous = first + count - 1
+    return "".join(parts) + "\n"
+
+
+def decode(text: str) -> dict[str, str]:
+    table: dict[str, str] = {}
+    previous = 0
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        state, tokens = line.split(" ", 1)
+        for token in tokens.split(","):
+            gap, _, extra = token.partition("+")
+            first = previous + int(gap)
+            last = first + (int(extra) if extra else 0)
+            for zip_code in range(first, last + 1):
+                table[f"{zip_code:05d}"] = state
+            previous = last
+    return table
+
+
+@cache
+def zip_states() -> dict[str, str]:
+    """Every US ZIP code (5 digits) known to ``zipcodes``, with its state, territory or
+    military "state" (AA, AE, AP)."""
+    return decode(TABLE_PATH.read_text(encoding="ascii"))
+
+
+def from_zipcodes() -> tuple[dict[str, str], str]:
+    """The pairs as ``zipcodes`` holds them (slow: seconds), and the package version."""
+    import zipcodes
+
+    records = zipcodes.list_all()  # type: ignore[no-untyped-call]
+    pairs = {record["zip_code"]: record["state"] for record in records}
+    return pairs, f"zipcodes {zipcodes.__version__}"
+
+
+def main() -> None:
+    pairs, source = from_zipcodes()
+    TABLE_PATH.write_text(encode(pairs, source=source), encoding="ascii")
+    sys.stdout.write(f"wrote {len(pairs)} ZIP codes to {TABLE_PATH}\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""File import: a 100,000-row Seller Center order export (the 2026 US layout, with TikTok's
+quirks) imported into SQLite, in seconds and in peak resident memory of the whole process.
+
+Run by benchmarks/run.py as `python -m benchmarks.imports sqlite|postgres`; prints one JSON line.
+The targets (issue 6) are for SQLite, so PostgreSQL reports nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from itertools import islice
+from pathlib import Path
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aftershow.settings")
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+
+from aftershow.imports.models import ImportSource, ImportStatus  # noqa: E402
+from aftershow.imports.services import import_file  # noqa: E402
+from aftershow.orders.models import Order  # noqa: E402
+from aftershow.sandbox.tiktok.exports import synthetic_rows, write_rows  # noqa: E402
+from aftershow.shops.models import Channel, Shop  # noqa: E402
+
+ROWS = 100_000
+# Orders have 1-3 SKU rows (2 on average): enough orders to fill ROWS rows.
+ORDERS = 60_000
+
+
+def peak_rss_mb() -> float:
+    # Linux reports ru_maxrss in KiB.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(engine: str) -> dict[str, float]:
+    if engine != "sqlite":
+        return {}
+    call_command("migrate", verbosity=0)
+    shop = Shop.objects.create(
+        name="Bench import", channel=Channel.TIKTOK, remote_shop_id=f"bench-{time.time_ns()}"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "All order-2026-03-06-22_00.csv"
+        written = write_rows(islice(synthetic_rows(ORDERS, seed=1), ROWS), path)
+        size_mb = path.stat().st_size / 1e6
+        started, cpu_started = time.perf_counter(), time.process_time()
+        run = import_file(shop=shop, path=path, file_name=path.name, source=ImportSource.CLI)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    stored = Order.objects.filter(shop=shop).count()
+    imported = run.status == ImportStatus.SUCCEEDED and run.rows_read == written
+    if not imported or stored != run.orders_created:
+        raise SystemExit(f"import failed: {run.fatal_error or run.status}, {stored} orders stored")
+    print(
+        f"  import {written} rows ({size_mb:.0f} MB, {stored} orders): {elapsed:.2f} s "
+        f"({cpu:.2f} s of CPU)",
+        file=sys.stderr,
+        flush=True,
+    )
+    return {
+        "import_100k_rows_s": round(elapsed, 2),
+        "import_100k_peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(sys.argv[1])))
