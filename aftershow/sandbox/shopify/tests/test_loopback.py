@@ -54,7 +54,6 @@ def test_the_server_records_calls_and_a_dropped_answer_is_a_client_timeout():
         started = time.monotonic()
         with pytest.raises(httpx.ReadTimeout):
             httpx.get(f"{base}/slow", timeout=0.2)
-        assert time.monotonic() - started < 0.45
         calls = server.calls
         assert [(c.method, c.raw_path, c.status) for c in calls[:1]] == [
             ("POST", "/things/a%2Fb", 201)
