@@ -15,3 +15,4 @@ api = NinjaAPI(
 api.add_router("/orders/", "aftershow.orders.api.router")
 api.add_router("/risk/", "aftershow.risk.api.router")
 api.add_router("/imports/", "aftershow.imports.api.router")
+api.add_router("/fulfillment/", "aftershow.fulfillment.api.router")

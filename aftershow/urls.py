@@ -11,5 +11,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("review/", include("aftershow.risk.urls")),
     path("imports/", include("aftershow.imports.urls")),
+    path("fulfillment/", include("aftershow.fulfillment.urls")),
     path("", include("aftershow.orders.urls")),
 ]
