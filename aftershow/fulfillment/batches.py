@@ -178,6 +178,8 @@ def label_batch_process(
     }
     report = BatchReport(batch)
     now = timezone.now()
+    busy = {item.pk for item in items if outcomes[item.package_id].is_busy}
+    items = [item for item in items if item.pk not in busy]  # the other worker reports them
     for item in items:
         outcome = outcomes[item.package_id]
         item.attempts += 1

@@ -21,10 +21,11 @@ in chunks), so a 1,000-label batch is a handful of commits, with the same guaran
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
@@ -52,6 +53,7 @@ from aftershow.orders.models import (
     OrderState,
     OrderStatusChange,
 )
+from aftershow.shops.models import Shop
 
 RECORD_CHUNK = 100
 
@@ -62,6 +64,8 @@ class PurchaseOutcome:
     purchase: LabelPurchase | None = None
     error: str = ""
     is_retryable: bool = False
+    # Another worker holds this package's live purchase right now: its result is theirs.
+    is_busy: bool = False
 
     @property
     def is_bought(self) -> bool:
@@ -165,13 +169,13 @@ def matching_quote(quotes: Sequence[RateQuote], package: Package) -> RateQuote:
 
 
 def _provider(
-    package: Package, providers: dict[str, LabelProvider], override: LabelProvider | None
+    code: str, shop: Shop, providers: dict[str, LabelProvider], override: LabelProvider | None
 ) -> LabelProvider:
     if override is not None:
         return override
-    if package.provider not in providers:
-        providers[package.provider] = label_provider(package.provider, shop=package.shop)
-    return providers[package.provider]
+    if code not in providers:
+        providers[code] = label_provider(code, shop=shop)
+    return providers[code]
 
 
 def _stored_quote(purchase: LabelPurchase) -> RateQuote:
@@ -334,7 +338,10 @@ def labels_buy(
             if request is None:
                 raise LabelError(_("no shipping address or ship-from warehouse"))
             quote = matching_quote(
-                _provider(package, providers, provider).quote(shipment=request), package
+                _provider(package.provider, package.shop, providers, provider).quote(
+                    shipment=request
+                ),
+                package,
             )
         except LabelError as error:
             outcome.error, outcome.is_retryable = error.reason, error.is_retryable
@@ -363,7 +370,7 @@ def labels_buy(
             package=package,
             request=requests.get(package.pk),
             quote=_stored_quote(purchase),
-            provider=_provider(package, providers, provider),
+            provider=partial(_provider, purchase.provider, package.shop, providers, provider),
             resume=True,
             outcome=outcomes[package.pk],
             pending=pending,
@@ -376,7 +383,7 @@ def labels_buy(
             package=package,
             request=requests.get(package.pk),
             quote=quote,
-            provider=_provider(package, providers, provider),
+            provider=partial(_provider, package.provider, package.shop, providers, provider),
             resume=False,
             outcome=outcomes[package.pk],
             pending=pending,
@@ -408,7 +415,7 @@ def _commit_intents(
             except IntegrityError:
                 outcome = outcomes[purchase.package_id]
                 outcome.error = _("another worker is buying this label")
-                outcome.is_retryable = True
+                outcome.is_retryable = outcome.is_busy = True
     for purchase, _quote in kept:
         outcomes[purchase.package_id].purchase = purchase
     return kept
@@ -420,24 +427,25 @@ def _buy_one(
     package: Package,
     request: ShipmentRequest | None,
     quote: RateQuote,
-    provider: LabelProvider,
+    provider: Callable[[], LabelProvider],
     resume: bool,
     outcome: PurchaseOutcome,
     pending: list[LabelPurchase],
     packages: dict[int, Package],
 ) -> None:
     try:
+        seller = provider()
         if request is None:
             raise LabelError(_("no shipping address or ship-from warehouse"))
         label: PurchasedLabel | None = None
-        if resume and purchase.remote_shipment_id and isinstance(provider, LabelLookup):
-            label = provider.find_label(
+        if resume and purchase.remote_shipment_id and isinstance(seller, LabelLookup):
+            label = seller.find_label(
                 shipment=request,
                 remote_shipment_id=purchase.remote_shipment_id,
                 idempotency_key=purchase.idempotency_key,
             )
         if label is None:
-            label = provider.buy(
+            label = seller.buy(
                 shipment=request, quote=quote, idempotency_key=purchase.idempotency_key
             )
         _record(purchase, label)

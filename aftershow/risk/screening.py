@@ -64,6 +64,7 @@ class ScreenReport:
     to_review: int = 0  # moved from READY to IN_REVIEW
     to_ready: int = 0  # moved from IN_REVIEW to READY (their flags no longer apply)
     in_review: int = 0  # screened orders left in review, moved or not
+    rules: int = 0  # active rules applied (none: nothing can be flagged)
     flags_by_kind: Counter[str] = field(default_factory=Counter)
 
     def __iadd__(self, other: ScreenReport) -> ScreenReport:
@@ -71,6 +72,7 @@ class ScreenReport:
         self.to_review += other.to_review
         self.to_ready += other.to_ready
         self.in_review += other.in_review
+        self.rules = max(self.rules, other.rules)
         self.flags_by_kind += other.flags_by_kind
         return self
 
@@ -109,8 +111,8 @@ def screen_orders(
 ) -> ScreenReport:
     """Screen READY and IN_REVIEW orders among ``order_ids`` (others are skipped): flagged
     ones go to IN_REVIEW, the rest to READY; every move is a history row."""
-    report = ScreenReport()
     rules = _active_rules()
+    report = ScreenReport(rules=len(rules))
     # Reasons and history rows are stored in the site's language, whoever screens.
     with translation.override(settings.LANGUAGE_CODE):
         for chunk in chunked(sorted(set(order_ids)), BATCH_SIZE):

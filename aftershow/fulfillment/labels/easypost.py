@@ -9,14 +9,18 @@ label already bought.
 
 Label files come from the URLs in the purchase: the PNG (EasyPost's default, 4 x 6 in at
 300 dpi, what the batch PDF places on a page) and the ZPL (asked for with
-``options.label_format = "ZPL"``). They are fetched through the project's outbound HTTP wrapper;
-the SDK calls go through the SDK's own ``requests`` session with the project's timeout.
+``options.label_format = "ZPL"``). They are fetched through the project's outbound HTTP wrapper.
+The SDK calls go through the SDK's own ``requests`` session (its transport is not pluggable)
+with the project's timeout; its response hook writes each call to the integration log, and a
+5xx/429 becomes a retryable ``LabelError`` that the batch retry repeats (never a blind re-buy:
+the intent's shipment id is asked for first).
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
@@ -25,7 +29,7 @@ from easypost.errors.api.api_error import ApiError
 from easypost.errors.general.easypost_error import EasyPostError
 from pydantic import BaseModel, ConfigDict
 
-from aftershow.core.http import ChannelError, OutboundHttp
+from aftershow.core.http import ChannelError, Exchange, OutboundHttp, Outcome
 from aftershow.fulfillment.conf import setting
 from aftershow.fulfillment.labels.base import (
     LabelError,
@@ -34,6 +38,7 @@ from aftershow.fulfillment.labels.base import (
     ShipmentRequest,
     ShipTo,
 )
+from aftershow.integrations.services import integration_log_record
 from aftershow.shops.models import Shop
 
 # EasyPost's names for the services aftershow chooses (rate card ``easypost_service``).
@@ -133,7 +138,39 @@ class EasyPostProvider:
             api_base=api_base or str(setting("EASYPOST_API_BASE")),
             timeout=int(settings.HTTP_TIMEOUT_SECONDS),
         )
-        self.http = http or OutboundHttp(channel="easypost")
+        self.shop = shop
+        # Every SDK call and every label download goes to the integration log (no bodies,
+        # no credentials: the method, the path and the outcome).
+        self.client.subscribe_to_response_hook(self._log_sdk_call)  # type: ignore[no-untyped-call]
+        self.http = http or OutboundHttp(
+            channel=self.code,
+            recorder=lambda exchange: integration_log_record(shop=shop, exchange=exchange),
+        )
+
+    def _log_sdk_call(self, **event: Any) -> None:
+        status = int(event.get("http_status") or 0)
+        if status == 429 or status >= 500:
+            outcome = Outcome.RETRYABLE
+        elif status >= 400:
+            outcome = Outcome.TERMINAL
+        else:
+            outcome = Outcome.OK
+        started, ended = event.get("request_timestamp"), event.get("response_timestamp")
+        method = event.get("method")
+        integration_log_record(
+            shop=self.shop,
+            exchange=Exchange(
+                channel=self.code,
+                method=str(getattr(method, "value", method) or "").upper(),
+                path=urlsplit(str(event.get("path") or "")).path,
+                attempt=1,
+                outcome=outcome,
+                status_code=status or None,
+                duration_ms=int((ended - started).total_seconds() * 1000)
+                if started and ended
+                else 0,
+            ),
+        )
 
     def _call(self, action: Any) -> EpShipment:
         try:

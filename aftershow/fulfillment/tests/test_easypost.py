@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
+from aftershow.audit.models import IntegrationLog
 from aftershow.fulfillment.batches import labels_batch_run
 from aftershow.fulfillment.choosing import packages_select
 from aftershow.fulfillment.documents import batch_pdf, batch_zpl
@@ -112,6 +113,17 @@ def test_a_label_is_bought_through_the_sdk_and_its_files_stored(
     shipment = easypost_fake.store.shipments[shipment_id]
     assert shipment["parcel"]["weight"] == 6.7
     assert shipment["options"] == {"label_format": "ZPL", "label_size": "4x6"}
+    # Every call and download is in the integration log, without bodies or the key.
+    assert list(
+        IntegrationLog.objects.filter(channel="easypost")
+        .order_by("id")
+        .values_list("method", "path", "status_code", "outcome")
+    ) == [
+        ("POST", "/v2/shipments", 201, "ok"),
+        ("POST", f"/v2/shipments/{shipment_id}/buy", 200, "ok"),
+        ("GET", f"/files/postage_label/{shipment_id}.png", 200, "ok"),
+        ("GET", f"/files/postage_label/{shipment_id}.zpl", 200, "ok"),
+    ]
 
 
 def test_a_wrong_api_key_is_a_terminal_error_and_nothing_is_recorded(

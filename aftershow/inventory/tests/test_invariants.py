@@ -291,12 +291,17 @@ class StockMachine(RuleBasedStateMachine):
     @invariant()
     def levels_are_valid_and_match_their_ledger(self) -> None:
         # Grouped sums rather than a query per level: the invariants run after every step.
-        ledger = {
-            (row["sku_id"], row["warehouse_id"]): (row["on_hand"], row["allocated"])
-            for row in StockMovement.objects.values("sku_id", "warehouse_id").annotate(
-                on_hand=Sum("on_hand_delta"), allocated=Sum("allocated_delta")
-            )
-        }
+        rows = StockMovement.objects.values("sku_id", "warehouse_id").annotate(
+            on_hand=Sum("on_hand_delta"),
+            allocated=Sum("allocated_delta"),
+            movements=Count("pk"),
+            keys=Count("idempotency_key", distinct=True),
+        )
+        ledger = {}
+        for row in rows:
+            # Each key applied at most once (the unique constraint; checked all the same).
+            assert row["movements"] == row["keys"]
+            ledger[(row["sku_id"], row["warehouse_id"])] = (row["on_hand"], row["allocated"])
         held = {
             (row["sku_id"], row["warehouse_id"]): row["units"]
             for row in StockAllocation.objects.filter(status=AllocationStatus.ALLOCATED)
@@ -310,13 +315,6 @@ class StockMachine(RuleBasedStateMachine):
             assert ledger.get(pair, (0, 0)) == (level.on_hand, level.allocated)
             assert level.allocated == held.get(pair, 0)
             assert level.on_hand == self.on_hand[level.sku.code]
-
-    @invariant()
-    def each_key_applied_once(self) -> None:
-        keys = StockMovement.objects.aggregate(
-            n=Count("pk"), distinct=Count("idempotency_key", distinct=True)
-        )
-        assert keys["n"] == keys["distinct"]
 
     @invariant()
     def backordered_orders_are_exactly_those_waiting(self) -> None:
@@ -336,7 +334,7 @@ def test_the_ledger_keeps_its_invariants_whatever_happens():
     run_state_machine_as_test(
         StockMachine,
         settings=settings(
-            max_examples=12,
+            max_examples=10,
             stateful_step_count=25,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],

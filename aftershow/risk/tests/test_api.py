@@ -186,3 +186,20 @@ def test_rules(client: Client, owner, operator) -> None:  # type: ignore[no-unty
         content_type="application/json",
     )
     assert response.json()["is_active"] is False
+
+
+def test_the_openapi_document_lists_the_risk_endpoints(client: Client, operator) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(operator)
+    paths = client.get("/api/openapi.json").json()["paths"]
+    assert {path for path in paths if path.startswith("/api/risk/")} == {
+        "/api/risk/queue",
+        "/api/risk/held",
+        "/api/risk/orders/{order_id}/approve",
+        "/api/risk/orders/{order_id}/hold",
+        "/api/risk/orders/{order_id}/cancel",
+        "/api/risk/orders/{order_id}/address",
+        "/api/risk/confirm-clean",
+        "/api/risk/rules",
+        "/api/risk/rules/{rule_id}",
+        "/api/risk/screen",
+    }

@@ -32,9 +32,8 @@ def test_release_due_screen_and_confirm(frozen_now, operator) -> None:  # type: 
     assert run("release_due") == (
         "released 2 (in review 1), held 1 (cancel_window 1), back to review 0"
     )
-    assert (
-        run("screen", "--shop", str(shop.pk))
-        == "screened 2: in review 1 (new 0, cleared 0); flags: address 1"
+    assert run("screen", "--shop", str(shop.pk)) == (
+        "screened 2 with 6 active rules: in review 1 (new 0, cleared 0); flags: address 1"
     )
     assert run("confirm_clean", "--shop", str(shop.pk), "--user", "ola") == "confirmed 1 orders"
     confirmed = OrderStatusChange.objects.get(to_state=OrderState.CONFIRMED)

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from aftershow.integrations import jobs
+from aftershow.risk import tasks as risk_tasks
 
 SCHEDULE = (
     # (job, cron fields, why)
@@ -17,6 +18,7 @@ SCHEDULE = (
     (jobs.enqueue_stalled_fetches, {"minute": "*"}, "a killed worker's fetches resume"),
     (jobs.enqueue_due_tracking_pushes, {"minute": "*"}, "tracking retries and stalled pushes"),
     (jobs.enqueue_ship_by_alerts, {"minute": "*/10"}, "orders near ship-by are alerted"),
+    (risk_tasks.enqueue_release_due, {"minute": "*"}, "held orders are released when due"),
 )
 
 

@@ -21,7 +21,8 @@ class Command(BaseCommand):
         report = orders_screen(now=utcnow(), shop=shop_from(options))
         kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(report.flags_by_kind.items()))
         self.stdout.write(
-            f"screened {report.screened}: in review {report.in_review}"
+            f"screened {report.screened} with {report.rules} active rules: "
+            f"in review {report.in_review}"
             f" (new {report.to_review}, cleared {report.to_ready})"
             f"{f'; flags: {kinds}' if kinds else ''}"
         )
