@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "aftershow.risk",
     "aftershow.integrations",
     "aftershow.imports",
+    "aftershow.commissions",
 ]
 
 MIDDLEWARE = [
