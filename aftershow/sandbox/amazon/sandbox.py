@@ -31,7 +31,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs
 
-from aftershow.sandbox.shopify.loopback import (
+from aftershow.sandbox.loopback import (
     FaultInjector,
     LoopbackServer,
     RecordedCall,

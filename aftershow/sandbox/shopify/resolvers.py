@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from aftershow.sandbox.loopback import FaultInjector
+
 from .graphql import Field, Operation, substitute
-from .loopback import FaultInjector
 from .schema import GraphQLError, connection
 from .store import QUANTITY_NAMES, IdempotencyRecord, Order, Store, Variant, gid, gid_number
 

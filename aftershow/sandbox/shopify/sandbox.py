@@ -31,8 +31,15 @@ import re
 from types import TracebackType
 from typing import Any
 
+from aftershow.sandbox.loopback import (
+    FaultInjector,
+    LoopbackServer,
+    RecordedCall,
+    Request,
+    Response,
+)
+
 from .graphql import Field, GraphQLSyntaxError, Operation, parse, substitute
-from .loopback import FaultInjector, LoopbackServer, RecordedCall, Request, Response
 from .resolvers import Resolvers
 from .schema import (
     MAX_QUERY_COST,

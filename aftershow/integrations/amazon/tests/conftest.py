@@ -10,7 +10,7 @@ import pytest
 from aftershow.catalog.models import ChannelListing, Product, Sku
 from aftershow.integrations.amazon import client
 from aftershow.sandbox.amazon import AmazonSandbox, load_contract
-from aftershow.sandbox.shopify.loopback import RecordedCall
+from aftershow.sandbox.loopback import RecordedCall
 from aftershow.shops.models import Channel, Shop
 
 CLIENT_ID = "amzn1.application-oa2-client.test"

@@ -14,7 +14,7 @@ from aftershow.integrations.amazon.mapping import quantity_patch
 from aftershow.integrations.amazon.sync import AmazonConnector
 from aftershow.integrations.inventory_push import PushStatus, QuantityUpdate
 from aftershow.integrations.registry import connector_for
-from aftershow.integrations.shopify.tests.convergence import (
+from aftershow.integrations.tests.convergence import (
     Listing,
     assert_no_lost_update,
     drive,

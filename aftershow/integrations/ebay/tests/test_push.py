@@ -9,7 +9,7 @@ from aftershow.core.timeutils import utcnow
 from aftershow.integrations.ebay.sync import EbayConnector
 from aftershow.integrations.inventory_push import PushStatus, QuantityUpdate
 from aftershow.integrations.registry import connector_for
-from aftershow.integrations.shopify.tests.convergence import (
+from aftershow.integrations.tests.convergence import (
     Listing,
     assert_no_lost_update,
     drive,

@@ -14,11 +14,16 @@ from aftershow.integrations.inventory_push import (
 )
 from aftershow.integrations.registry import connector_for
 from aftershow.integrations.shopify.sync import ShopifyConnector
+from aftershow.integrations.tests.convergence import (
+    Listing,
+    assert_no_lost_update,
+    drive,
+    falling_sequences,
+)
 from aftershow.sandbox.shopify.store import CostBucket
 from aftershow.shops.models import Channel
 
 from .conftest import list_skus
-from .convergence import Listing, assert_no_lost_update, drive, falling_sequences
 
 GRAPHQL = "/admin/api/2026-04/graphql.json"
 

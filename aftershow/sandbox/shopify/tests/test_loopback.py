@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from aftershow.sandbox.shopify.loopback import FaultInjector, LoopbackServer, Response
+from aftershow.sandbox.loopback import FaultInjector, LoopbackServer, Response
 
 
 def test_seeded_faults_repeat_and_keep_to_their_rate():

@@ -1,4 +1,4 @@
-"""The proof the three channels share: pushes under faults converge and lose no update.
+"""The proof every channel shares: pushes under faults converge and lose no update.
 
 A minimal stand-in for the sync engine, driving any :class:`InventoryChannel`. Per SKU it
 keeps the latest intended quantity and the last quantity the channel confirmed. Each round it
