@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "aftershow.integrations",
     "aftershow.imports",
     "aftershow.commissions",
+    "aftershow.metrics",
 ]
 
 MIDDLEWARE = [
