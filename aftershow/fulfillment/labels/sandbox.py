@@ -1,11 +1,12 @@
 """The sandbox carrier: sample labels for the demo, priced from aftershow's own rate cards.
 
-Nothing is bought and nothing leaves the machine. Tracking numbers are deterministic and
-recognisably fake: ``SBX`` + a carrier code (``US`` USPS, ``UP`` UPS, ``FX`` FedEx) + the
-package id in 10 digits + one digit of the idempotency key's hash + a mod-10 check digit, e.g.
-``SBXUS00000004273`` + check. The same key always gives the same number, so buying again with
-it returns the same label. Labels are drawn by aftershow from the package when printed
-(``is_drawn``), marked SAMPLE.
+Nothing is bought and nothing leaves the machine. Tracking numbers are deterministic, in the
+carrier's own shape (a channel that checks the shape, as TikTok does, takes them) behind a
+prefix no real label uses: the package id in 10 digits + one digit of the idempotency key's
+hash + a mod-10 check digit, after ``9299990000`` (USPS, 22 digits like an IMpb), ``1ZSBXA``
+(UPS, ``1Z`` + 16) or ``999`` (FedEx, 15 digits); any other carrier gets ``SBXXX``. The same
+key always gives the same number, so buying again with it returns the same label. Labels are
+drawn by aftershow from the package when printed (``is_drawn``), marked SAMPLE.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from aftershow.fulfillment.labels.base import (
 )
 from aftershow.shops.models import Shop
 
-CARRIER_CODES = {"USPS": "US", "UPS": "UP", "FedEx": "FX"}
-TRACKING_PATTERN = re.compile(r"^SBX(US|UP|FX)\d{12}$")
+# Carrier → the prefix that makes the number the carrier's shape and marks it as a sample.
+PREFIXES = {"USPS": "9299990000", "UPS": "1ZSBXA", "FedEx": "999"}
+OTHER_PREFIX = "SBXXX"
+TRACKING_PATTERN = re.compile(r"^(9299990000|1ZSBXA|999|SBXXX)(\d{12})$")
 
 
 def check_digit(digits: str) -> str:
@@ -42,11 +45,12 @@ def check_digit(digits: str) -> str:
 def sandbox_tracking_number(*, package_id: int, carrier: str, idempotency_key: str) -> str:
     key_digit = int(hashlib.sha256(idempotency_key.encode()).hexdigest(), 16) % 10
     body = f"{package_id % 10**10:010d}{key_digit}"
-    return f"SBX{CARRIER_CODES.get(carrier, 'XX')}{body}{check_digit(body)}"
+    return f"{PREFIXES.get(carrier, OTHER_PREFIX)}{body}{check_digit(body)}"
 
 
 def is_sandbox_tracking_number(value: str) -> bool:
-    return bool(TRACKING_PATTERN.match(value)) and check_digit(value[5:-1]) == value[-1]
+    found = TRACKING_PATTERN.match(value)
+    return found is not None and check_digit(found.group(2)[:-1]) == value[-1]
 
 
 class SandboxCarrier:

@@ -32,7 +32,7 @@ from aftershow.orders.tests.factories import AddressFactory
 from aftershow.shops.models import Shop
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
-SANDBOX_TRACKING = re.compile(r"SBX(?:US|UP|FX)\d{12}")
+SANDBOX_TRACKING = re.compile(r"(?:9299990000|1ZSBXA|999)\d{12}")
 
 
 def pdf_pages(data: bytes) -> list[Any]:

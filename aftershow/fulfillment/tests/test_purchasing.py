@@ -78,7 +78,7 @@ def test_a_sandbox_label_is_bought_once_and_recorded(package: Package) -> None:
         Decimal("7.46"),
     )
     assert is_sandbox_tracking_number(purchase.tracking_number)
-    assert purchase.tracking_number.startswith(f"SBXUS{package.pk:010d}")
+    assert purchase.tracking_number.startswith(f"9299990000{package.pk:010d}")
     assert (purchase.label_pdf, purchase.label_image, purchase.label_zpl) == ("", "", "")
     package.refresh_from_db()
     assert (package.tracking_number, package.status) == (
