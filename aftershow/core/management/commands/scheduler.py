@@ -9,7 +9,9 @@ from apscheduler.triggers.cron import CronTrigger
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
+from aftershow.commissions import tasks as commission_tasks
 from aftershow.integrations import jobs
+from aftershow.metrics import tasks as metrics_tasks
 from aftershow.risk import tasks as risk_tasks
 
 SCHEDULE = (
@@ -19,6 +21,13 @@ SCHEDULE = (
     (jobs.enqueue_due_tracking_pushes, {"minute": "*"}, "tracking retries and stalled pushes"),
     (jobs.enqueue_ship_by_alerts, {"minute": "*/10"}, "orders near ship-by are alerted"),
     (risk_tasks.enqueue_release_due, {"minute": "*"}, "held orders are released when due"),
+    (metrics_tasks.enqueue_metrics_recompute, {"minute": "23"}, "creator metrics and tiers hourly"),
+    (commission_tasks.enqueue_ledger_sync, {"minute": "7"}, "commissions earned and clawed back"),
+    (
+        commission_tasks.enqueue_monthly_statements,
+        {"day": "1", "hour": "2", "minute": "15"},
+        "last month's creator statements on the 1st",
+    ),
 )
 
 
