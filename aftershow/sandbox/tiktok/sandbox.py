@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from types import TracebackType
 
+from .affiliate import register_affiliate
 from .clock import Timeline, VirtualClock
 from .faults import FaultInjector
 from .fulfillment import register_fulfillment
@@ -61,6 +62,7 @@ class TikTokSandbox:
         )
         register_all(self.gateway)
         self.fulfillment = register_fulfillment(self.gateway)
+        self.affiliate = register_affiliate(self.gateway)
         self._server: SandboxHTTPServer | None = None
         self._threads: list[threading.Thread] = []
         self._players: list[threading.Thread] = []
