@@ -12,5 +12,6 @@ urlpatterns = [
     path("review/", include("aftershow.risk.urls")),
     path("imports/", include("aftershow.imports.urls")),
     path("fulfillment/", include("aftershow.fulfillment.urls")),
+    path("metrics/", include("aftershow.metrics.urls")),
     path("", include("aftershow.orders.urls")),
 ]
