@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "aftershow.imports",
     "aftershow.commissions",
     "aftershow.metrics",
+    "aftershow.alerts",
 ]
 
 MIDDLEWARE = [

@@ -13,5 +13,7 @@ urlpatterns = [
     path("imports/", include("aftershow.imports.urls")),
     path("fulfillment/", include("aftershow.fulfillment.urls")),
     path("metrics/", include("aftershow.metrics.urls")),
+    path("alerts/", include("aftershow.alerts.urls")),
+    path("inventory/planning/", include("aftershow.inventory.planning_urls")),
     path("", include("aftershow.orders.urls")),
 ]

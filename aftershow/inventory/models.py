@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -205,3 +207,81 @@ class StockAllocation(models.Model):
 
     def __str__(self) -> str:
         return f"line {self.order_line_id}: {self.quantity} of {self.sku_id} {self.status}"
+
+
+class ReorderPolicy(models.Model):
+    """How one SKU is replenished: supplier lead time, safety stock, and how long an order
+    should last. SKUs without a row use the defaults in ``inventory.planning``."""
+
+    sku = models.OneToOneField("catalog.Sku", on_delete=models.CASCADE, related_name="reorder")
+    lead_time_days = models.PositiveIntegerField(
+        default=7, help_text=_("Days from purchase order to sellable stock")
+    )
+    safety_stock = models.PositiveIntegerField(
+        default=0, help_text=_("Units kept back for demand above the average")
+    )
+    cover_days = models.PositiveIntegerField(
+        default=14, help_text=_("Days of sales one replenishment order should cover")
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"reorder policy of {self.sku_id}"
+
+
+class LiveStockPlan(models.Model):
+    """The stock plan of one live session (R-I1): its inputs, kept by the inventory app.
+
+    Units = followers x expected view rate x expected conversion x safety factor, rounded up.
+    Rates are fractions (``0.10`` = 10 %). The session itself belongs to the creators app.
+    """
+
+    session = models.OneToOneField(
+        "creators.LiveSession", on_delete=models.CASCADE, related_name="stock_plan"
+    )
+    followers = models.PositiveIntegerField(help_text=_("Creator's followers when planned"))
+    view_rate = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0.10"))
+    conversion_rate = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0.08"))
+    safety_factor = models.DecimalField(max_digits=4, decimal_places=2, default=Decimal("1.20"))
+    # Share of the plan stocked before the stream; the rest is replenished on sales velocity.
+    first_batch_share = models.DecimalField(max_digits=3, decimal_places=2, default=Decimal("0.50"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(view_rate__gt=0, view_rate__lte=1),
+                name="stock_plan_view_rate_fraction",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(conversion_rate__gt=0, conversion_rate__lte=1),
+                name="stock_plan_conversion_fraction",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(safety_factor__gte=1), name="stock_plan_safety_at_least_1"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(first_batch_share__gt=0, first_batch_share__lte=1),
+                name="stock_plan_first_batch_fraction",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"stock plan of session {self.session_id}"
+
+
+class LiveStockPlanLine(models.Model):
+    """A SKU of the plan and its share of the units (weights, not necessarily summing to 100)."""
+
+    plan = models.ForeignKey(LiveStockPlan, on_delete=models.CASCADE, related_name="lines")
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
+    share = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "sku"], name="stock_plan_sku_once"),
+            models.CheckConstraint(condition=models.Q(share__gte=1), name="stock_plan_share_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id}: {self.sku_id} x{self.share}"
