@@ -36,6 +36,11 @@ class AuditAction(models.TextChoices):
     PULL_COMPLETED = "pull_completed", _("Order pull completed")
     PULL_FAILED = "pull_failed", _("Order pull failed")
     USER_ACTION = "user_action", _("User action")
+    PACKAGE_SHIPPED = "package_shipped", _("Package shipped")
+    SHIP_BY_DEADLINE_NEAR = (
+        "ship_by_deadline_near",
+        _("Ship-by deadline near without a carrier scan"),
+    )
 
 
 class AuditEvent(AppendOnlyModel):

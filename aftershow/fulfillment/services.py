@@ -17,11 +17,14 @@ from aftershow.fulfillment.documents import batch_pdf, batch_zpl
 from aftershow.fulfillment.models import CarrierRule
 from aftershow.fulfillment.packing import BuildReport, packages_build
 from aftershow.fulfillment.purchasing import PurchaseOutcome, label_buy, labels_buy
+from aftershow.fulfillment.shipping import ScanOutcome, ShipReport, package_scan, packages_ship
 
 __all__ = [
     "BatchReport",
     "BuildReport",
     "PurchaseOutcome",
+    "ScanOutcome",
+    "ShipReport",
     "batch_pdf",
     "batch_zpl",
     "carrier_rule_move",
@@ -32,9 +35,11 @@ __all__ = [
     "label_buy",
     "labels_batch_run",
     "labels_buy",
+    "package_scan",
     "package_select",
     "packages_build",
     "packages_select",
+    "packages_ship",
 ]
 
 

@@ -47,6 +47,17 @@ from aftershow.orders.models import (
 )
 
 
+# The order fields allocation reads (the orders' warehouse, age, state, and the ledger's text).
+_ALLOCATION_ORDER_FIELDS = (
+    "shop__channel",
+    "remote_order_id",
+    "platform_status",
+    "state",
+    "placed_at",
+    "remote_warehouse_id",
+)
+
+
 @dataclass
 class AllocationResult:
     """What one call did, counted in allocation rows (one per line, one per bundle component)."""
@@ -87,7 +98,11 @@ def order_lines_allocate(
         orders = {
             order.pk: order
             for order in lock_in_pk_order(
-                Order.objects.filter(pk__in=order_ids).select_related("shop")
+                # Only what allocation reads: loading whole orders was most of an ingest's
+                # allocation time.
+                Order.objects.filter(pk__in=order_ids)
+                .select_related("shop")
+                .only(*_ALLOCATION_ORDER_FIELDS)
             )
             if order.platform_status not in CLOSED_STATUSES
         }
@@ -251,6 +266,104 @@ def order_ship(
         )
         _set_status(to_ship, AllocationStatus.SHIPPED)
     return len(to_ship)
+
+
+def order_lines_ship(
+    *,
+    line_ids: Collection[int],
+    by: User | None = None,
+    actor_label: str = "system",
+) -> int:
+    """:func:`order_ship` for many orders' lines at once (a scan-to-ship batch), in a handful
+    of queries whatever the number of lines. Returns the allocation rows shipped.
+
+    Locks the lines' orders in pk order first, like every function here. A backordered line
+    fails the whole call with :class:`StockError` and nothing changes, so callers screen
+    backorders out first. Lines already shipped (or never allocated) are skipped: safe to
+    repeat. The ledger rows are the ones :func:`order_ship` writes (same keys), built from
+    plain values because model instances cost ~1 ms per allocation at 1,000 lines.
+    """
+    if not line_ids:
+        return 0
+    with transaction.atomic():
+        lock_in_pk_order(
+            Order.objects.filter(
+                pk__in=OrderLine.objects.filter(pk__in=line_ids).values("order_id")
+            ).only("pk")
+        )
+        rows = list(
+            StockAllocation.objects.filter(
+                order_line_id__in=line_ids,
+                status__in=[AllocationStatus.ALLOCATED, AllocationStatus.BACKORDERED],
+            ).values_list(
+                "pk",
+                "status",
+                "sku_id",
+                "sku__code",
+                "warehouse_id",
+                "quantity",
+                "round",
+                "order_id",
+                "order_line_id",
+                "order__shop__channel",
+                "order__remote_order_id",
+                "order_line__remote_line_id",
+            )
+        )
+        waiting = [row for row in rows if row[1] == AllocationStatus.BACKORDERED]
+        if waiting:
+            raise StockError(
+                _("%(sku)s is backordered on this order: there is no stock to ship.")
+                % {"sku": waiting[0][3]}
+            )
+        if not rows:
+            return 0
+        level_of = level_ids_for((row[2], row[4]) for row in rows)
+        units: dict[int, int] = defaultdict(int)
+        for row in rows:
+            units[level_of[(row[2], row[4])]] += row[5]
+        for level_id in sorted(units):
+            apply_deltas(level_id=level_id, on_hand=-units[level_id], allocated=-units[level_id])
+        label = "user" if by is not None else actor_label
+        StockMovement.objects.bulk_create(
+            StockMovement(
+                sku_id=sku_id,
+                warehouse_id=warehouse_id,
+                kind=MovementKind.SHIPMENT,
+                quantity=quantity,
+                on_hand_delta=-quantity,
+                allocated_delta=-quantity,
+                order_id=order_id,
+                order_line_id=line_id,
+                reference=f"{channel}:{remote_order_id}:{remote_line_id}",
+                actor=by,
+                actor_label=label,
+                idempotency_key=line_key(
+                    line_id=line_id, sku_id=sku_id, kind=MovementKind.SHIPMENT, round_=round_
+                ),
+            )
+            for (
+                _pk,
+                _status,
+                sku_id,
+                _code,
+                warehouse_id,
+                quantity,
+                round_,
+                order_id,
+                line_id,
+                channel,
+                remote_order_id,
+                remote_line_id,
+            ) in rows
+        )
+        # One UPDATE instead of bulk_update's CASE per row; the status filter makes it exact.
+        shipped = StockAllocation.objects.filter(
+            pk__in=[row[0] for row in rows], status=AllocationStatus.ALLOCATED
+        ).update(status=AllocationStatus.SHIPPED, updated_at=timezone.now())
+        if shipped != len(rows):
+            raise StockError(f"{len(rows) - shipped} allocations changed while shipping")
+    return shipped
 
 
 def backorders_allocate(
