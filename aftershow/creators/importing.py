@@ -333,8 +333,10 @@ def collaborations_import(*, filename: str, content: bytes) -> CollaborationImpo
     for number, values in rows:
         row_errors: list[RowError] = []
 
-        def error(column: str, message: str, *, errors_of_row: list[RowError] = row_errors) -> None:
-            errors_of_row.append(RowError(number, column, message))
+        def error(
+            column: str, message: str, *, row: int = number, found: list[RowError] = row_errors
+        ) -> None:
+            found.append(RowError(row, column, message))
 
         handle = _handle(values.get("handle", ""))
         creator = creators.get(handle.lower())

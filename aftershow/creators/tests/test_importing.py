@@ -48,13 +48,13 @@ def test_creators_csv_creates_then_updates_and_reimport_changes_nothing() -> Non
 def test_bad_creator_rows_import_nothing_and_name_row_and_column() -> None:
     CreatorFactory(handle="existing", followers=7)
     content = (
-        "handle,followers,email,country\n"
-        "existing,100,,\n"
-        "new.one,lots,,\n"
-        "bad handle!,1,,\n"
-        "new.two,5,not-an-email,USA\n"
-        "new.one,3,,\n"
-    ).encode()
+        b"handle,followers,email,country\n"
+        b"existing,100,,\n"
+        b"new.one,lots,,\n"
+        b"bad handle!,1,,\n"
+        b"new.two,5,not-an-email,USA\n"
+        b"new.one,3,,\n"
+    )
     with pytest.raises(ImportRejected) as rejected:
         creators_import(filename="c.csv", content=content)
     assert rejected.value.errors == [
@@ -132,12 +132,12 @@ def test_collaborations_xlsx_with_per_sku_rates_and_validity_periods() -> None:
 def test_bad_collaboration_rows_import_nothing() -> None:
     CreatorFactory(handle="glowwithmia")
     content = (
-        "handle,kind,starts_on,ends_on,sku,platform_rate,seller_rate\n"
-        "glowwithmia,open,2026-01-01,,,15,0\n"
-        "glowwithmia,open,2026-01-01,,,120,0\n"
-        "nobody,targeted,2026-01-01,,,10,0\n"
-        "glowwithmia,weekly,31/01/2026,2025-01-01,NOPE,10,-1\n"
-    ).encode()
+        b"handle,kind,starts_on,ends_on,sku,platform_rate,seller_rate\n"
+        b"glowwithmia,open,2026-01-01,,,15,0\n"
+        b"glowwithmia,open,2026-01-01,,,120,0\n"
+        b"nobody,targeted,2026-01-01,,,10,0\n"
+        b"glowwithmia,weekly,31/01/2026,2025-01-01,NOPE,10,-1\n"
+    )
     with pytest.raises(ImportRejected) as rejected:
         collaborations_import(filename="c.csv", content=content)
     assert [str(error) for error in rejected.value.errors] == [
