@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "aftershow.risk",
     "aftershow.integrations",
     "aftershow.imports",
+    "aftershow.stocksync",
     "aftershow.commissions",
     "aftershow.metrics",
     "aftershow.alerts",

@@ -18,6 +18,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from aftershow.inventory.models import MovementKind, StockLevel
+from aftershow.stocksync.marks import stock_levels_changed
 
 ModelT = TypeVar("ModelT", bound=models.Model)
 
@@ -83,6 +84,8 @@ def try_allocate(*, level_id: int, quantity: int) -> bool:
     reserved = StockLevel.objects.filter(
         pk=level_id, on_hand__gte=F("allocated") + quantity
     ).update(allocated=F("allocated") + quantity, updated_at=timezone.now())
+    if reserved == 1:
+        stock_levels_changed(level_ids=[level_id])  # the channels' quantities follow
     return reserved == 1
 
 
@@ -100,6 +103,8 @@ def apply_deltas(*, level_id: int, on_hand: int = 0, allocated: int = 0, incomin
     )
     if changed != 1:
         raise StockError(f"stock level {level_id} does not exist")
+    if on_hand or allocated:
+        stock_levels_changed(level_ids=[level_id])  # the channels' quantities follow
 
 
 def line_key(*, line_id: int, sku_id: int, kind: MovementKind, round_: int = 0) -> str:

@@ -155,6 +155,11 @@ class AmazonSandbox:
     def history(self, sku: str) -> list[int]:
         return self.listing(sku).history
 
+    def timed_history(self, sku: str) -> list[tuple[float, int]]:
+        """(time.monotonic() when applied, quantity) per write."""
+        listing = self.listing(sku)
+        return list(zip(listing.history_at, listing.history, strict=True))
+
     def create_order(self, *, lines: list[tuple[str, int]], **kwargs: Any) -> dict[str, Any]:
         return self.store.create_order(self.seller_id, lines=lines, **kwargs)
 
@@ -328,6 +333,7 @@ class AmazonSandbox:
                 listing.updated_at = datetime.now(UTC)
                 if listing.quantity is not None:
                     listing.history.append(listing.quantity)
+                    listing.history_at.append(time.monotonic())
         return {**submission, "status": "ACCEPTED", "issues": []}
 
     def _get_listing(

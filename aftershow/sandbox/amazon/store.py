@@ -54,6 +54,8 @@ class Listing:
     fulfillment_availability: list[dict[str, Any]] = field(default_factory=list)
     # Every DEFAULT (merchant-fulfilled) quantity written, in the order writes were applied.
     history: list[int] = field(default_factory=list)
+    # When each of them was applied (time.monotonic()), for latency measurements.
+    history_at: list[float] = field(default_factory=list)
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     updated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 

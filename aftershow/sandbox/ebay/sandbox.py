@@ -173,6 +173,12 @@ class EbaySandbox:
         with self.store.lock:
             return list(self.store.items[sku].history)
 
+    def timed_history(self, sku: str) -> list[tuple[float, int]]:
+        """(time.monotonic() when applied, quantity) per write."""
+        with self.store.lock:
+            item = self.store.items[sku]
+            return list(zip(item.history_at, item.history, strict=True))
+
     def create_order(self, *, lines: list[tuple[str, int]], **kwargs: Any) -> dict[str, Any]:
         return self.store.create_order(lines=lines, **kwargs)
 

@@ -51,6 +51,8 @@ class InventoryItem:
     quantity: int
     # Every quantity written, in the order the writes were applied (for no-lost-update checks).
     history: list[int] = field(default_factory=list)
+    # When each of them was applied (time.monotonic()), for latency measurements.
+    history_at: list[float] = field(default_factory=list)
     revisions: dict[date, int] = field(default_factory=lambda: defaultdict(int))
 
 
@@ -144,6 +146,7 @@ class EbayStore:
             if quantity is not None:
                 item.quantity = quantity
                 item.history.append(quantity)
+                item.history_at.append(time.monotonic())
             for offer_id, available in offers:
                 if available is not None:
                     self.offers[offer_id].available_quantity = available

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -367,6 +368,7 @@ class Resolvers:
             level[other] += delta
             if name == "available":
                 self.store.history[item].append(new)
+                self.store.history_at[item].append(time.monotonic())
             variant = self.store.variant_by_item(item)
             assert variant is not None
             for changed in (name, other):

@@ -144,6 +144,12 @@ class ShopifySandbox:
         with self.store.lock:
             return list(self.store.history[self.store.variant_by_sku(sku).item_number])
 
+    def timed_history(self, sku: str) -> list[tuple[float, int]]:
+        """(time.monotonic() when applied, quantity) per ``available`` write."""
+        with self.store.lock:
+            item = self.store.variant_by_sku(sku).item_number
+            return list(zip(self.store.history_at[item], self.store.history[item], strict=True))
+
     def subscribe(self, topic: str, address: str) -> None:
         """What ``webhookSubscriptionCreate`` (or the app's configuration) sets up."""
         with self.store.lock:

@@ -151,6 +151,8 @@ class Store:
     levels: dict[tuple[int, int], dict[str, int]] = field(default_factory=dict)
     # item number → every ``available`` value set through the API, in the order applied
     history: dict[int, list[int]] = field(default_factory=dict)
+    # item number → when each of them was applied (time.monotonic()), for latency measurements
+    history_at: dict[int, list[float]] = field(default_factory=dict)
     orders: dict[int, Order] = field(default_factory=dict)
     idempotency: dict[str, IdempotencyRecord] = field(default_factory=dict)
     bucket: CostBucket = field(default_factory=CostBucket)
@@ -186,6 +188,7 @@ class Store:
             level.update(available=quantity, on_hand=quantity)
             self.levels[(variant.item_number, 1)] = level
             self.history[variant.item_number] = []
+            self.history_at[variant.item_number] = []
             return variant
 
     def variant_by_sku(self, sku: str) -> Variant:

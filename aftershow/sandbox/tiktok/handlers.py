@@ -12,6 +12,7 @@ from typing import Any
 
 from . import errors
 from .errors import ApiError, invalid_param
+from .inventory import register_inventory
 from .search import decode_page_token
 from .server import Gateway, Request
 from .store import SandboxStore
@@ -274,5 +275,6 @@ def register_all(gateway: Gateway) -> None:
         register_products,
         register_events,
         register_returns,
+        register_inventory,
     ):
         register(gateway)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class StockSyncConfig(AppConfig):
+    name = "aftershow.stocksync"
+    label = "stocksync"

@@ -1,0 +1,524 @@
+"""The sync engine: stock changes in, each channel's absolute quantity out, coalesced.
+
+One pass:
+
+1. :func:`changes_apply` turns the :class:`StockChange` marks into targets: for every listing of
+   a changed SKU (and of the bundles built from it) the quantity the channel should hold is
+   recomputed from the stock *now* through the channel buffer; a listing whose target moved
+   gets a new idempotency key and is due. The marks read are deleted in the same transaction,
+   so a crash before the commit leaves them for the next pass.
+2. :func:`push_due` sends every due listing's latest target, grouped per shop, one
+   ``push_quantities`` per shop (the connector batches: eBay 25 a call, Shopify 250 quantities
+   a mutation), shops in parallel threads, and records each answer with a conditional update
+   on the target's key: a value superseded while it was in flight never marks the listing in
+   sync.
+
+Coalescing is structural: a burst of sales between two passes is one target per listing, and
+one push carries it. Failures wait (Retry-After when the channel said, else exponential backoff
+with jitter) and are retried; nothing lives in memory between passes, so a killed run's work is
+simply found again by the next one.
+
+:func:`engine_run` loops passes while there is work, holding a lease so one engine runs at a
+time; it exits when idle and the next stock change wakes it (:mod:`aftershow.stocksync.marks`).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connections, transaction
+from django.db.models import F, Min, Q, Sum
+
+from aftershow.catalog.models import BundleComponent, ChannelListing
+from aftershow.core.http import ChannelError
+from aftershow.core.timeutils import utcnow
+from aftershow.integrations.inventory_push import (
+    InventoryChannel,
+    PushResult,
+    PushStatus,
+    QuantityUpdate,
+    results_for_error,
+)
+from aftershow.inventory.models import StockLevel
+from aftershow.shops.models import Shop
+from aftershow.stocksync.channels import inventory_channel_for
+from aftershow.stocksync.marks import LEASE_NAME, engine_wake
+from aftershow.stocksync.models import (
+    ChannelBuffer,
+    EngineLease,
+    ListingSync,
+    StockChange,
+    SyncStatus,
+    listed_quantity,
+)
+
+logger = logging.getLogger(__name__)
+
+CHANGES_PER_PASS = 2000
+DUE_PER_PASS = 2000
+LEASE = timedelta(seconds=60)
+MAX_BACKOFF_SECONDS = 300.0
+STALE_RETRY = timedelta(milliseconds=50)
+
+
+def _setting(name: str, default: float) -> float:
+    value: float = float(getattr(settings, name, default))
+    return value
+
+
+def new_key() -> str:
+    return uuid.uuid4().hex
+
+
+def backoff_seconds(attempts: int, *, rng: random.Random | None = None) -> float:
+    """0.5 s, 1 s, 2 s … capped at 5 minutes, with ±20 % jitter so retries spread out."""
+    base: float = min(MAX_BACKOFF_SECONDS, 0.5 * 2.0 ** max(attempts - 1, 0))
+    jitter: float = 0.8 + 0.4 * (rng or random.Random()).random()
+    return base * jitter
+
+
+# -- what each listing should hold ---------------------------------------------------------
+
+
+def available_by_sku(sku_ids: Iterable[int]) -> dict[int, int]:
+    """Sellable units per SKU across warehouses; a bundle's is what its components allow."""
+    ids = set(sku_ids)
+    components: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for bundle_id, component_id, quantity in BundleComponent.objects.filter(
+        bundle_id__in=ids
+    ).values_list("bundle_id", "component_id", "quantity"):
+        components[bundle_id].append((component_id, quantity))
+    wanted = ids | {c for parts in components.values() for c, _ in parts}
+    sums = (
+        StockLevel.objects.filter(sku_id__in=wanted)
+        .values("sku_id")
+        .annotate(sellable=Sum(F("on_hand") - F("allocated")))
+        .values_list("sku_id", "sellable")
+    )
+    available = {sku_id: int(sellable or 0) for sku_id, sellable in sums}
+    result = {}
+    for sku_id in ids:
+        parts = components.get(sku_id)
+        if parts:
+            result[sku_id] = min(available.get(c, 0) // max(q, 1) for c, q in parts)
+        else:
+            result[sku_id] = available.get(sku_id, 0)
+    return result
+
+
+def affected_skus(sku_ids: Iterable[int]) -> set[int]:
+    """The SKUs themselves and every bundle that contains one of them."""
+    ids = set(sku_ids)
+    bundles = BundleComponent.objects.filter(component_id__in=ids).values_list(
+        "bundle_id", flat=True
+    )
+    return ids | set(bundles)
+
+
+def buffers_for(
+    shop_ids: Iterable[int], sku_ids: Iterable[int]
+) -> dict[tuple[int, int | None], ChannelBuffer]:
+    rows = ChannelBuffer.objects.filter(shop_id__in=set(shop_ids)).filter(
+        Q(sku__isnull=True) | Q(sku_id__in=set(sku_ids))
+    )
+    return {(row.shop_id, row.sku_id): row for row in rows}
+
+
+def target_for(
+    buffers: dict[tuple[int, int | None], ChannelBuffer],
+    *,
+    shop_id: int,
+    sku_id: int,
+    available: int,
+) -> int:
+    buffer = buffers.get((shop_id, sku_id)) or buffers.get((shop_id, None))
+    return buffer.listed(available) if buffer is not None else listed_quantity(available)
+
+
+def targets_refresh(*, sku_ids: Iterable[int]) -> int:
+    """Recompute the targets of every active listing of these SKUs; returns how many moved."""
+    skus = affected_skus(sku_ids)
+    listings = list(
+        ChannelListing.objects.filter(sku_id__in=skus, shop__is_active=True).only(
+            "pk", "sku_id", "shop_id"
+        )
+    )
+    if not listings:
+        return 0
+    available = available_by_sku(skus)
+    buffers = buffers_for({listing.shop_id for listing in listings}, skus)
+    existing = {
+        sync.listing_id: sync
+        for sync in ListingSync.objects.filter(listing_id__in=[listing.pk for listing in listings])
+    }
+    now = utcnow()
+    created: list[ListingSync] = []
+    moved = 0
+    for listing in listings:
+        target = target_for(
+            buffers,
+            shop_id=listing.shop_id,
+            sku_id=listing.sku_id,
+            available=available[listing.sku_id],
+        )
+        sync = existing.get(listing.pk)
+        if sync is None:
+            created.append(
+                ListingSync(
+                    listing_id=listing.pk,
+                    target_quantity=target,
+                    target_key=new_key(),
+                    target_set_at=now,
+                    is_due=True,
+                    due_at=now,
+                )
+            )
+            moved += 1
+        elif sync.target_quantity != target:
+            ListingSync.objects.filter(pk=sync.pk).update(
+                target_quantity=target,
+                target_key=new_key(),
+                target_set_at=now,
+                is_due=True,
+                due_at=now,
+                attempts=0,
+                status=SyncStatus.PENDING,
+            )
+            moved += 1
+    ListingSync.objects.bulk_create(created, ignore_conflicts=True)
+    return moved
+
+
+def changes_apply(*, limit: int = CHANGES_PER_PASS) -> int:
+    """Turn pending stock-change marks into targets; returns how many marks were consumed.
+
+    Exactly the marks read are deleted (not an id range: on PostgreSQL a smaller id can commit
+    after a larger one, and must not be deleted unseen)."""
+    with transaction.atomic():
+        marks = list(StockChange.objects.order_by("id").values_list("id", "sku_id")[:limit])
+        if not marks:
+            return 0
+        targets_refresh(sku_ids={sku_id for _, sku_id in marks})
+        StockChange.objects.filter(id__in=[mark_id for mark_id, _ in marks]).delete()
+    return len(marks)
+
+
+# -- pushing ---------------------------------------------------------------------------------
+
+
+@dataclass
+class PassReport:
+    changes: int = 0
+    pushed: int = 0
+    calls_by_status: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    @property
+    def did_work(self) -> bool:
+        return bool(self.changes or self.pushed)
+
+
+ChannelFactory = Callable[[Shop], InventoryChannel]
+
+
+def _push_shop(
+    shop: Shop, updates: list[QuantityUpdate], channel_for: ChannelFactory, *, in_thread: bool
+) -> list[PushResult]:
+    """One shop's pushes; in a worker thread it closes its own connections when done."""
+    try:
+        results = channel_for(shop).push_quantities(updates)
+        if len(results) != len(updates):
+            raise RuntimeError(f"{shop} answered {len(results)} results for {len(updates)} updates")
+        return results
+    except ChannelError as error:
+        return results_for_error(updates, error)
+    except Exception as error:  # a connector bug must not stop the other channels' pushes
+        logger.exception("stock push to %s failed", shop)
+        return [
+            PushResult(update, PushStatus.FAILED, "ENGINE_ERROR", str(error)[:500])
+            for update in updates
+        ]
+    finally:
+        if in_thread:
+            connections.close_all()
+
+
+def push_due(
+    *, channel_for: ChannelFactory = inventory_channel_for, limit: int = DUE_PER_PASS
+) -> PassReport:
+    """Push every due listing's latest target; returns what was sent."""
+    report = PassReport()
+    now = utcnow()
+    due = list(
+        ListingSync.objects.filter(is_due=True, due_at__lte=now)
+        .select_related("listing__shop", "listing__sku")
+        .order_by("due_at", "pk")[:limit]
+    )
+    if not due:
+        return report
+    by_shop: dict[int, list[ListingSync]] = defaultdict(list)
+    for sync in due:
+        by_shop[sync.listing.shop_id].append(sync)
+    work = []
+    for rows in by_shop.values():
+        shop = rows[0].listing.shop
+        updates = [
+            QuantityUpdate(
+                sku_code=sync.listing.sku.code,
+                remote_product_id=sync.listing.remote_product_id,
+                remote_sku_id=sync.listing.remote_sku_id,
+                quantity=sync.target_quantity,
+                compare_quantity=sync.pushed_quantity,
+                idempotency_key=sync.target_key,
+            )
+            for sync in rows
+        ]
+        work.append((shop, rows, updates))
+    if len(work) == 1:
+        shop, _, updates = work[0]
+        answers = [_push_shop(shop, updates, channel_for, in_thread=False)]
+    else:  # channels answer at their own pace: one slow (or throttled) shop delays no other
+        with ThreadPoolExecutor(max_workers=min(8, len(work))) as pool:
+            answers = list(
+                pool.map(
+                    lambda item: _push_shop(item[0], item[2], channel_for, in_thread=True), work
+                )
+            )
+    with transaction.atomic():
+        for (_, rows, _), results in zip(work, answers, strict=True):
+            for sync, result in zip(rows, results, strict=True):
+                _record(sync, result)
+                report.calls_by_status[result.status] += 1
+    report.pushed = len(due)
+    return report
+
+
+def _record(sync: ListingSync, result: PushResult) -> None:
+    """Store one answer. Updates naming the pushed key only touch the row while that key is
+    still the target: a newer target that arrived meanwhile stays due."""
+    now = utcnow()
+    key = result.update.idempotency_key
+    current = ListingSync.objects.filter(pk=sync.pk, target_key=key)
+    if result.status == PushStatus.APPLIED:
+        applied = current.update(
+            is_due=False,
+            status=SyncStatus.SYNCED,
+            pushed_quantity=result.update.quantity,
+            pushed_at=now,
+            attempts=0,
+            last_error_code="",
+            last_error="",
+        )
+        if not applied:  # superseded in flight: the channel holds the older value for now
+            ListingSync.objects.filter(pk=sync.pk).update(
+                pushed_quantity=result.update.quantity, pushed_at=now, is_due=True, due_at=now
+            )
+        return
+    error = {
+        "last_error_code": result.error_code[:64],
+        "last_error": result.message[:500],
+        "last_error_at": now,
+    }
+    if result.status == PushStatus.STALE:
+        # The channel moved (a sale there): compare against what it holds and go again.
+        changes: dict[str, object] = {"due_at": now + STALE_RETRY, "attempts": F("attempts") + 1}
+        if result.remote_quantity is not None:
+            changes["pushed_quantity"] = result.remote_quantity
+        ListingSync.objects.filter(pk=sync.pk).update(**changes, **error)
+    elif result.status == PushStatus.FAILED:
+        wait = max(result.retry_after or 0.0, backoff_seconds(sync.attempts + 1))
+        current.update(
+            status=SyncStatus.RETRYING,
+            attempts=F("attempts") + 1,
+            due_at=now + timedelta(seconds=wait),
+            **error,
+        )
+    else:  # REJECTED: repeating it cannot help; a new target or the drift check tries again
+        current.update(is_due=False, status=SyncStatus.REJECTED, **error)
+
+
+def engine_pass(*, channel_for: ChannelFactory = inventory_channel_for) -> PassReport:
+    changes = changes_apply()
+    report = push_due(channel_for=channel_for)
+    report.changes = changes
+    return report
+
+
+# -- the run loop ----------------------------------------------------------------------------
+
+
+def lease_acquire(holder: str) -> bool:
+    now = utcnow()
+    EngineLease.objects.bulk_create([EngineLease(name=LEASE_NAME)], ignore_conflicts=True)
+    return bool(
+        EngineLease.objects.filter(name=LEASE_NAME)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__lte=now) | Q(holder=holder))
+        .update(holder=holder, expires_at=now + LEASE, kicked_at=None)
+    )
+
+
+def lease_renew(holder: str) -> bool:
+    return bool(
+        EngineLease.objects.filter(name=LEASE_NAME, holder=holder).update(
+            expires_at=utcnow() + LEASE
+        )
+    )
+
+
+def lease_release(holder: str) -> None:
+    EngineLease.objects.filter(name=LEASE_NAME, holder=holder).update(holder="", expires_at=None)
+
+
+def next_due_at() -> datetime | None:
+    found: datetime | None = ListingSync.objects.filter(is_due=True).aggregate(at=Min("due_at"))[
+        "at"
+    ]
+    return found
+
+
+def oldest_change_at() -> datetime | None:
+    found: datetime | None = StockChange.objects.aggregate(at=Min("at"))["at"]
+    return found
+
+
+@dataclass
+class RunReport:
+    passes: int = 0
+    changes: int = 0
+    pushed: int = 0
+    ran: bool = False
+
+
+def engine_run(
+    *,
+    channel_for: ChannelFactory = inventory_channel_for,
+    idle_seconds: float | None = None,
+    max_seconds: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RunReport:
+    """Run passes while there is work (or a retry falls due within ``idle_seconds``), then
+    give the lease back. Returns without doing anything when another engine holds the lease."""
+    idle_limit = _setting("STOCKSYNC_IDLE_SECONDS", 2.0) if idle_seconds is None else idle_seconds
+    run_limit = _setting("STOCKSYNC_MAX_RUN_SECONDS", 300.0) if max_seconds is None else max_seconds
+    debounce = _setting("STOCKSYNC_DEBOUNCE_SECONDS", 0.05)
+    poll = _setting("STOCKSYNC_POLL_SECONDS", 0.025)
+    holder = f"engine-{uuid.uuid4().hex[:12]}"
+    report = RunReport()
+    started = time.monotonic()
+    while True:
+        if not lease_acquire(holder):
+            return report
+        report.ran = True
+        renewed = time.monotonic()
+        idle_since = time.monotonic()
+        try:
+            while time.monotonic() - started < run_limit:
+                if time.monotonic() - renewed > LEASE.total_seconds() / 3:
+                    if not lease_renew(holder):
+                        return report  # taken over: another engine carries on
+                    renewed = time.monotonic()
+                oldest = oldest_change_at()
+                if oldest is not None:
+                    # A short debounce gathers a burst's near-simultaneous sales into one push.
+                    wait = debounce - (utcnow() - oldest).total_seconds()
+                    if wait > 0:
+                        sleep(wait)
+                step = engine_pass(channel_for=channel_for)
+                report.passes += 1
+                report.changes += step.changes
+                report.pushed += step.pushed
+                if step.did_work:
+                    idle_since = time.monotonic()
+                    continue
+                due = next_due_at()
+                now = utcnow()
+                if due is not None and (due - now).total_seconds() < idle_limit + 60:
+                    idle_since = time.monotonic()  # a retry is coming: stay for it
+                if time.monotonic() - idle_since > idle_limit:
+                    break
+                until_due = (due - now).total_seconds() if due is not None else poll
+                sleep(min(poll, max(until_due, 0.0)) or poll)
+        finally:
+            lease_release(holder)
+        # A change committed just before the release found the lease held and enqueued
+        # nothing: look again now that it is released.
+        if not work_pending():
+            return report
+        if time.monotonic() - started >= run_limit:
+            engine_wake()  # hand over to a fresh task rather than hold a worker forever
+            return report
+
+
+def work_pending() -> bool:
+    now = utcnow()
+    return (
+        StockChange.objects.exists()
+        or ListingSync.objects.filter(is_due=True, due_at__lte=now).exists()
+    )
+
+
+# -- drift check -----------------------------------------------------------------------------
+
+
+@dataclass
+class DriftReport:
+    checked: int = 0
+    corrected: int = 0
+    unknown: int = 0
+
+
+def drift_check(*, shop: Shop, channel: InventoryChannel | None = None) -> DriftReport:
+    """Read back what the channel holds for every settled listing of the shop and owe a push
+    wherever it differs from the target (a sale there not yet ingested is corrected again as
+    soon as its order is: the order changes the stock, which moves the target)."""
+    report = DriftReport()
+    settled = list(
+        ListingSync.objects.filter(listing__shop=shop, is_due=False).select_related("listing__sku")
+    )
+    unsynced = ChannelListing.objects.filter(shop=shop, sync__isnull=True).values_list(
+        "sku_id", flat=True
+    )
+    missing = set(unsynced)
+    if missing:
+        from aftershow.stocksync.marks import skus_changed
+
+        with transaction.atomic():
+            skus_changed(sku_ids=missing)
+    if not settled:
+        return report
+    remote = (channel or inventory_channel_for(shop)).read_quantities(
+        [sync.listing.sku.code for sync in settled]
+    )
+    now = utcnow()
+    for sync in settled:
+        report.checked += 1
+        holds = remote.get(sync.listing.sku.code)
+        if holds is None:
+            report.unknown += 1
+            continue
+        unchanged = ListingSync.objects.filter(pk=sync.pk, target_key=sync.target_key, is_due=False)
+        if holds == sync.target_quantity:
+            unchanged.update(drift_checked_at=now)
+            continue
+        if unchanged.update(
+            drift_checked_at=now,
+            pushed_quantity=holds,
+            target_key=new_key(),
+            is_due=True,
+            due_at=now,
+            attempts=0,
+            status=SyncStatus.PENDING,
+            drift_corrections=F("drift_corrections") + 1,
+        ):
+            report.corrected += 1
+    if report.corrected:
+        engine_wake()
+    return report
