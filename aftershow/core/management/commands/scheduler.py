@@ -9,6 +9,7 @@ from apscheduler.triggers.cron import CronTrigger
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
+from aftershow.alerts import tasks as alert_tasks
 from aftershow.commissions import tasks as commission_tasks
 from aftershow.integrations import jobs
 from aftershow.metrics import tasks as metrics_tasks
@@ -21,6 +22,8 @@ SCHEDULE = (
     (jobs.enqueue_due_tracking_pushes, {"minute": "*"}, "tracking retries and stalled pushes"),
     (jobs.enqueue_ship_by_alerts, {"minute": "*/10"}, "orders near ship-by are alerted"),
     (risk_tasks.enqueue_release_due, {"minute": "*"}, "held orders are released when due"),
+    (alert_tasks.enqueue_stock_alert_evaluation, {"minute": "*/5"}, "stock and ship-by alerts"),
+    (alert_tasks.enqueue_due_alert_deliveries, {"minute": "*"}, "alert delivery retries"),
     (metrics_tasks.enqueue_metrics_recompute, {"minute": "23"}, "creator metrics and tiers hourly"),
     (commission_tasks.enqueue_ledger_sync, {"minute": "7"}, "commissions earned and clawed back"),
     (
