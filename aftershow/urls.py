@@ -12,6 +12,7 @@ urlpatterns = [
     path("review/", include("aftershow.risk.urls")),
     path("imports/", include("aftershow.imports.urls")),
     path("fulfillment/", include("aftershow.fulfillment.urls")),
+    path("commissions/", include("aftershow.commissions.urls")),
     path("stock-sync/", include("aftershow.stocksync.urls")),
     path("metrics/", include("aftershow.metrics.urls")),
     path("alerts/", include("aftershow.alerts.urls")),
