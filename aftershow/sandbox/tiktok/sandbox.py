@@ -108,6 +108,7 @@ class TikTokSandbox:
             thread.join(timeout=5)
         self._threads = []
         self.webhooks.close()
+        self.fulfillment.close()  # the document host, if a test fetched a label
 
     def __enter__(self) -> TikTokSandbox:
         if self._server is None:
