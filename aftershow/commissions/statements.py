@@ -1,8 +1,10 @@
 """Monthly creator statements: generate (and regenerate drafts), hold, approve.
 
-A statement for month M sweeps the creator's seller-paid rows that are earned before M ends and
-sit on no statement yet: this month's commission, anything earned late for earlier months (an
-approved statement is locked, so late rows land here), clawbacks and adjustments. Each row is
+A statement for month M sweeps the creator's seller-paid rows that occurred before M ends (an
+order-driven row occurs when its order is placed), are earned by the time the statement is made,
+and sit on no statement yet: M's confirmed commission, rows of earlier months confirmed since
+(an approved statement is locked, so late rows land in the next one), clawbacks, fees and
+adjustments. A row of M still inside its return window waits for a later statement. Each row is
 attached with ``UPDATE … WHERE statement IS NULL``, so no row is ever on two statements.
 
 The order figures (orders, sales, valid orders) describe the creator's attributed orders placed
@@ -132,7 +134,11 @@ def statements_generate(
             % {"month": period.strftime("%Y-%m")}
         )
     due = CommissionLine.objects.filter(
-        payer=Payer.SELLER, status=LineStatus.EARNED, statement__isnull=True, earned_at__lt=end
+        payer=Payer.SELLER,
+        status=LineStatus.EARNED,
+        statement__isnull=True,
+        occurred_at__lt=end,
+        earned_at__lte=now,
     )
     if creator_ids is not None:
         due = due.filter(creator_id__in=creator_ids)
@@ -210,7 +216,8 @@ def _statement_build(
         payer=Payer.SELLER,
         status=LineStatus.EARNED,
         statement__isnull=True,
-        earned_at__lt=end,
+        occurred_at__lt=end,
+        earned_at__lte=now,
     ).update(statement=statement)
     payable = CommissionLine.objects.filter(statement=statement).aggregate(total=Sum("amount"))
     statement.currency = currency
