@@ -6,6 +6,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from aftershow.catalog.models import ChannelListing, Product, Sku
+from aftershow.inventory.models import Warehouse
+from aftershow.inventory.services import stock_receive
 from aftershow.shops.models import Shop
 
 if TYPE_CHECKING:
@@ -61,3 +63,34 @@ def demo_catalog_create(
             )
             mix[code] = share
     return mix
+
+
+def demo_warehouse_create() -> Warehouse:
+    """The demo seller ships from Los Angeles, where the sandbox shop's warehouse is."""
+    existing = Warehouse.objects.filter(is_default=True).first()
+    if existing is not None:
+        return existing
+    warehouse, _ = Warehouse.objects.update_or_create(
+        code="LAX",
+        defaults={
+            "name": "Demo warehouse",
+            "address_line1": "1200 S Alameda St",
+            "city": "Los Angeles",
+            "state": "CA",
+            "postal_code": "90021",
+            "is_default": True,
+        },
+    )
+    return warehouse
+
+
+def demo_stock_receive(*, warehouse: Warehouse, units_per_sku: int) -> None:
+    """Put the demo SKUs on the shelf, so the stream's orders are allocated, not backordered."""
+    for sku in Sku.objects.filter(code__in=[row[1] for row in DEMO_SKUS]).order_by("pk"):
+        stock_receive(
+            sku=sku,
+            warehouse=warehouse,
+            quantity=units_per_sku,
+            reference="demo",
+            note="demo stock before the stream",
+        )

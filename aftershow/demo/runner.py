@@ -8,6 +8,7 @@ reconciliation poll as the safety net.
 
 from __future__ import annotations
 
+import os
 import secrets
 import socket
 import subprocess
@@ -36,7 +37,14 @@ from aftershow.core.timeutils import utcnow
 from aftershow.core.worker import WorkerThread
 from aftershow.creators.models import Creator, LiveSession, LiveSessionStatus
 from aftershow.creators.services import live_session_attribute_orders
-from aftershow.demo.catalog import demo_catalog_create
+from aftershow.demo.catalog import demo_catalog_create, demo_stock_receive, demo_warehouse_create
+from aftershow.fulfillment.labels.sandbox import SandboxCarrier
+from aftershow.fulfillment.pipeline import (
+    BURST_PROVIDER_ENV,
+    BurstSummary,
+    burst_process,
+    summary_text,
+)
 from aftershow.integrations.models import PendingOrderFetch
 from aftershow.integrations.tiktok.sync import TikTokConnector, shop_connect
 from aftershow.orders.models import Order
@@ -67,6 +75,7 @@ class DemoSummary:
     attributed: int = 0
     steps: list[tuple[str, float]] = field(default_factory=list)
     total_seconds: float = 0.0
+    burst: BurstSummary | None = None
 
 
 class _LoopbackWSGIServer(ThreadedWSGIServer):
@@ -167,6 +176,8 @@ class DemoRun:
             auth_base_url=base_url,
         )
         mix = demo_catalog_create(sandbox=sandbox, remote_shop_id=remote_shop.id, shop=shop)
+        # Stock on the shelf for the whole stream, so the burst ships rather than backorders.
+        demo_stock_receive(warehouse=demo_warehouse_create(), units_per_sku=self.orders * 4)
         login = _owner_login()
         self.step("sandbox started, shop connected")
         self._mix = mix
@@ -236,6 +247,8 @@ def print_summary(summary: DemoSummary, out: Output) -> None:
         out.write(f"    {status:<24} {count}\n")
     out.write(f"  attributed to the live session {summary.attributed}\n")
     out.write(f"  time taken                 {summary.total_seconds:.1f} s\n")
+    if summary.burst is not None:
+        out.write("\n" + summary_text(summary.burst))
 
 
 def run_no_serve(*, orders: int, seed: int, stream_seconds: float, out: Output) -> DemoSummary:
@@ -249,6 +262,10 @@ def run_no_serve(*, orders: int, seed: int, stream_seconds: float, out: Output) 
             run.step("webhooks registered, worker running")
             session = run.play_stream(sandbox, shop)
             run.finish(sandbox, shop, session)
+            # The one action after the stream: every label from the sandbox carrier, the
+            # tracking pushed by the worker above to the sandbox.
+            run.summary.burst = burst_process(shop=shop, provider=SandboxCarrier(shop))
+            run.step("burst processed, tracking on TikTok")
     finally:
         worker.stop()
         sandbox.stop()
@@ -269,6 +286,8 @@ def run_serving(
     the user watches, then keep serving until interrupted."""
     run = DemoRun(orders=orders, seed=seed, stream_seconds=stream_seconds, out=out)
     sandbox, shop, _, (username, password) = run.prepare()
+    # The served app's "Process the burst" button buys sample labels, as the demo does.
+    os.environ[BURST_PROVIDER_ENV] = "sandbox"
     processes = [
         _spawn(["runserver", f"127.0.0.1:{port}", "--noreload"]),
         # Quiet: the demo's own output (login, progress, summary) must stay readable.
@@ -288,6 +307,7 @@ def run_serving(
         run.finish(sandbox, shop, session)
         print_summary(run.summary, out)
         out.write(
+            f"\n  Process the whole burst with one click: {web_url}/fulfillment/process/\n"
             f"\n  Still serving {web_url}/ (log in as {username} / {password}). Ctrl-C stops.\n"
         )
         while all(process.poll() is None for process in processes):

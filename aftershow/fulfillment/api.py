@@ -16,7 +16,9 @@ from ninja.errors import HttpError
 
 from aftershow.accounts.models import Role, User
 from aftershow.fulfillment import services
+from aftershow.fulfillment.labels.base import LabelError
 from aftershow.fulfillment.models import BatchItemState, LabelBatch, LabelBatchItem, Package
+from aftershow.fulfillment.pipeline import BurstSummary, burst_label_provider, burst_process
 from aftershow.fulfillment.selectors import batch_items, packages_for_order
 from aftershow.shops.models import Shop
 
@@ -102,6 +104,62 @@ def run_batches(request: HttpRequest, payload: BatchRunIn) -> list[dict[str, obj
     shop = get_object_or_404(Shop, pk=payload.shop)
     reports = services.labels_batch_run(shop=shop, created_by=user, max_orders=payload.max_orders)
     return [_batch_out(report.batch) for report in reports]
+
+
+class BurstIn(Schema):
+    shop: int = Field(description="Shop id")
+    tracking_timeout: float = Field(
+        20.0, ge=0, le=300, description="Seconds to wait for TikTok to accept the tracking"
+    )
+
+
+class StepOut(Schema):
+    name: str
+    seconds: float
+
+
+class OrderErrorOut(Schema):
+    order: str = Field(description="The channel's order number")
+    step: str
+    reason: str
+
+
+class BurstOut(Schema):
+    shop_id: int
+    released: int
+    held: int
+    screened: int
+    in_review: int
+    flagged_by_reason: dict[str, int]
+    confirmed: int
+    packages_built: int
+    carriers_chosen: int
+    labelled: int
+    batches: list[int]
+    shipped: int
+    already_shipped: int
+    tracking_requested: int
+    tracking_accepted: int
+    tracking_failed: int
+    tracking_waiting: int
+    errors: list[OrderErrorOut]
+    steps: list[StepOut]
+    total_seconds: float
+
+
+@router.post("/process", response=BurstOut, summary="Process the whole burst in one action")
+def process_burst(request: HttpRequest, payload: BurstIn) -> BurstSummary:
+    """Release and screen, confirm all clean, parcels, carriers, labels, one PDF per batch
+    (``/label-batches/{id}/labels.pdf``), ship, and wait for TikTok to take the tracking."""
+    user = _require(request, Role.OPERATOR)
+    shop = get_object_or_404(Shop, pk=payload.shop)
+    try:
+        provider = burst_label_provider(shop)
+    except LabelError as error:
+        raise HttpError(400, error.reason) from error
+    return burst_process(
+        shop=shop, actor=user, provider=provider, tracking_timeout=payload.tracking_timeout
+    )
 
 
 @router.get("/label-batches/{batch_id}", response=BatchOut, summary="A batch, errors per order")

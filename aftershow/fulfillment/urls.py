@@ -11,6 +11,7 @@ urlpatterns = [
     path("rules/<int:pk>/delete/", views.rule_delete, name="rule_delete"),
     path("rules/<int:pk>/move/<str:direction>/", views.rule_move, name="rule_move"),
     path("batches/", views.batch_list, name="batches"),
+    path("process/", views.burst, name="burst"),
     path("batches/run/", views.batch_run, name="batch_run"),
     path("batches/<int:pk>/", views.batch_detail, name="batch"),
     path("batches/<int:pk>/retry/", views.batch_retry, name="batch_retry"),

@@ -19,7 +19,9 @@ from django.views.decorators.http import require_POST
 from aftershow.accounts.models import Role, User
 from aftershow.fulfillment import services
 from aftershow.fulfillment.forms import CarrierRuleForm, LabelShopForm
+from aftershow.fulfillment.labels.base import LabelError
 from aftershow.fulfillment.models import CarrierRule, LabelBatch
+from aftershow.fulfillment.pipeline import burst_label_provider, burst_process
 from aftershow.fulfillment.selectors import batch_items, carrier_rules, label_batches
 from aftershow.orders.views import login_required
 
@@ -42,6 +44,9 @@ def role_required(*roles: Role) -> Callable[[View], View]:
 
 
 editors = role_required(Role.OPERATOR)
+# The button waits this long for TikTok to accept the tracking numbers (db_worker pushes them);
+# what is still on its way is shown as waiting and keeps going in the background.
+BURST_VIEW_TRACKING_TIMEOUT = 20.0
 viewers = role_required(Role.OPERATOR, Role.PACKER)
 
 
@@ -170,3 +175,40 @@ def batch_zpl(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(services.batch_zpl(batch=batch), content_type="text/plain")
     response["Content-Disposition"] = f'attachment; filename="batch-{batch.pk}.zpl"'
     return response
+
+
+@editors
+def burst(request: HttpRequest) -> HttpResponse:
+    """The burst in one click: the page, and (POST, htmx) the action with its summary."""
+    if request.method != "POST":
+        return render(request, "fulfillment/burst.html", {"form": LabelShopForm()})
+    form = LabelShopForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request, "fulfillment/_burst_summary.html", {"form": form, "summary": None}, status=400
+        )
+    shop = form.cleaned_data["shop"]
+    user = request.user if isinstance(request.user, User) else None
+    try:
+        provider = burst_label_provider(shop)
+    except LabelError as error:
+        return render(
+            request,
+            "fulfillment/_burst_summary.html",
+            {"form": form, "summary": None, "problem": error.reason},
+            status=400,
+        )
+    summary = burst_process(
+        shop=shop,
+        actor=user,
+        provider=provider,
+        tracking_timeout=BURST_VIEW_TRACKING_TIMEOUT,
+    )
+    context = {
+        "form": form,
+        "summary": summary,
+        "batches": LabelBatch.objects.filter(pk__in=summary.batches).order_by("pk"),
+    }
+    if request.headers.get("HX-Request"):
+        return render(request, "fulfillment/_burst_summary.html", context)
+    return render(request, "fulfillment/burst.html", context)

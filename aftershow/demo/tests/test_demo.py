@@ -36,6 +36,13 @@ def test_demo_runs_a_stream_to_completion_without_serving():
     assert session.status == LiveSessionStatus.ENDED
     assert Order.objects.filter(live_session=session).count() == 60
     assert User.objects.get(username="owner").role == Role.OWNER
+    # Then the burst is processed in one action and its summary printed: the flagged orders by
+    # reason and the time of each step.
+    assert "Burst processed for shop" in text
+    in_review = Order.objects.filter(state="in_review").count()
+    assert f"flagged, waiting in review: {in_review}" in text
+    for step in ("release and screen", "buy labels", "batch PDF", "ship"):
+        assert f"    {step} " in text
 
 
 def test_demo_refuses_a_stream_without_orders():

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from aftershow.demo.filemode import run_file_mode
 from aftershow.demo.runner import print_summary, run_no_serve, run_serving
 
 
@@ -21,6 +23,17 @@ class Command(BaseCommand):
             "--no-serve", action="store_true", help="run to completion without the web UI"
         )
         parser.add_argument("--seed", type=int, default=2026, help="makes the stream repeatable")
+        parser.add_argument(
+            "--file-mode",
+            action="store_true",
+            help=(
+                "no API access: the stream comes as a Seller Center export, is imported, "
+                "processed, and its tracking written as TikTok's bulk upload XLSX"
+            ),
+        )
+        parser.add_argument(
+            "--output", type=Path, default=None, help="where --file-mode writes its files"
+        )
         parser.add_argument("--port", type=int, default=8000, help="web UI port (serve mode)")
         parser.add_argument(
             "--stream-seconds",
@@ -35,6 +48,13 @@ class Command(BaseCommand):
             self.stderr.write("--orders must be at least 1")
             raise SystemExit(2)
         self.stdout.write(f"aftershow demo: a live stream of {orders} orders\n")
+        if options["file_mode"]:
+            result = run_file_mode(
+                orders=orders, seed=options["seed"], out=self.stdout, directory=options["output"]
+            )
+            if result.burst is None:
+                raise SystemExit(1)
+            return
         if options["no_serve"]:
             summary = run_no_serve(
                 orders=orders,

@@ -1,0 +1,128 @@
+"""The burst: a live stream's orders processed in one action, until TikTok took every tracking
+number.
+
+- ``burst_1000_s`` / ``burst_10000_s``: machine time of ``burst_process`` (release and
+  screening, confirm all clean, parcels, carrier choice, sandbox-carrier labels, the batch PDFs
+  written to disk, shipping, then the tracking push through the task queue and an in-process
+  worker to the TikTok sandbox over loopback HTTP) until every shipped parcel's tracking
+  number is accepted. The orders were pulled from the sandbox beforehand (as the demo's stream
+  leaves them); median of 3 runs for 1,000, one run for 10,000.
+- ``burst_cpu_s_1000``: the same run in this process's CPU seconds (the sandbox and the worker
+  are threads of this process, so this counts everything but PostgreSQL's server).
+- ``label_rate_ratio`` (SQLite only): computed by ``benchmarks.labels`` on the largest batch
+  of the last 1,000-order burst (``batch_pdf`` against reportlab drawing the same layout).
+- ``burst_peak_rss_mb``: peak resident memory of the benchmark process (10,000 included).
+
+Keys without an engine suffix are the SQLite run (the figures the issue asks for); the
+PostgreSQL run writes the same keys with ``_postgres``.
+
+Run by benchmarks/run.py as ``python -m benchmarks.burst sqlite|postgres``; prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aftershow.settings")
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+
+from aftershow.core.worker import WorkerThread  # noqa: E402
+from aftershow.demo.burst import burst_clock_start, burst_world_create  # noqa: E402
+from aftershow.fulfillment.labels.sandbox import SandboxCarrier  # noqa: E402
+from aftershow.fulfillment.models import LabelBatch  # noqa: E402
+from aftershow.fulfillment.pipeline import BurstSummary, burst_process  # noqa: E402
+from aftershow.sandbox.tiktok import TikTokSandbox, VirtualClock  # noqa: E402
+
+APP_KEY, APP_SECRET = "bench_burst_key", "bench_burst_secret"
+REPEATS = {1_000: 3, 10_000: 1}
+RATE_PAIRS = 5
+
+
+def one_burst(orders: int, seed: int) -> tuple[float, float, BurstSummary, TikTokSandbox]:
+    sandbox = TikTokSandbox(
+        app_key=APP_KEY,
+        app_secret=APP_SECRET,
+        seed=seed,
+        clock=VirtualClock(start=burst_clock_start(), speed=0),
+    )
+    sandbox.start()
+    shop, plan = burst_world_create(
+        sandbox=sandbox,
+        app_key=APP_KEY,
+        app_secret=APP_SECRET,
+        orders=orders,
+        seed=seed,
+        shop_name=f"Burst {seed}",
+    )
+    worker = WorkerThread()
+    worker.start()
+    try:
+        started = time.perf_counter()
+        cpu_started = time.process_time()
+        summary = burst_process(shop=shop, provider=SandboxCarrier(shop), tracking_timeout=900)
+        elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
+    finally:
+        worker.stop()
+        sandbox.stop()
+    if summary.tracking_accepted != summary.shipped or summary.shipped < 0.8 * len(plan.orders):
+        raise SystemExit(
+            f"burst of {len(plan.orders)}: shipped {summary.shipped}, tracking accepted "
+            f"{summary.tracking_accepted}, errors {summary.errors[:3]}"
+        )
+    steps = ", ".join(f"{step.name} {step.seconds:.2f}" for step in summary.steps)
+    print(
+        f"  burst {len(plan.orders)}: {elapsed:.2f} s ({cpu:.2f} s CPU), "
+        f"{summary.shipped} shipped, {summary.in_review} in review: {steps}",
+        file=sys.stderr,
+        flush=True,
+    )
+    return elapsed, cpu, summary, sandbox
+
+
+def main(engine: str) -> dict[str, float]:
+    from benchmarks.labels import pipeline_rate, raw_rate
+
+    call_command("migrate", verbosity=0)
+    suffix = "" if engine == "sqlite" else f"_{engine}"
+    figures: dict[str, float] = {}
+    seed = 300
+    last: BurstSummary | None = None
+    for orders, repeats in REPEATS.items():
+        runs, cpu_runs = [], []
+        for _ in range(repeats):
+            seed += 1
+            elapsed, cpu, summary, _sandbox = one_burst(orders, seed)
+            runs.append(elapsed)
+            cpu_runs.append(cpu)
+            if orders == 1_000:
+                last = summary
+        figures[f"burst_{orders}_s{suffix}"] = round(statistics.median(runs), 3)
+        figures[f"burst_{orders}_cpu_s{suffix}"] = round(statistics.median(cpu_runs), 3)
+    if engine == "sqlite" and last is not None:
+        largest = max(
+            LabelBatch.objects.filter(pk__in=last.batches), key=lambda batch: batch.order_count
+        )
+        ratios = []
+        for _pair in range(RATE_PAIRS):
+            raw = raw_rate(largest)
+            ours = pipeline_rate(largest)
+            ratios.append(ours / raw)
+            print(f"  raw {raw:.0f} labels/s, ours {ours:.0f}", file=sys.stderr, flush=True)
+        figures["label_rate_ratio"] = round(statistics.median(ratios), 3)
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    figures[f"burst_peak_rss_mb{suffix}"] = round(peak_kib / 1024, 1)
+    return figures
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(sys.argv[1])))
