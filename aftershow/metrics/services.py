@@ -229,7 +229,7 @@ def metrics_recompute(
     with transaction.atomic():
         # Recomputes take turns: the policy row in force is the one lock they share (PostgreSQL;
         # SQLite serialises writers anyway).
-        TierPolicy.objects.select_for_update().filter(pk=policy.pk).exists()
+        list(TierPolicy.objects.select_for_update().filter(pk=policy.pk).values_list("pk"))
         run = MetricsRun.objects.create(trigger=trigger, requested_by=by, policy=policy, as_of=now)
         existing = {
             standing.creator_id: standing
