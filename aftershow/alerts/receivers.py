@@ -8,6 +8,7 @@ What they receive is kept in memory (``messages``) and, when ``store`` is set, w
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import json
@@ -87,13 +88,17 @@ class SmtpInbox(_Collector):
         super().__init__(store=store)
         self.port = port or free_port()
         self._controller = Controller(_SmtpHandler(self.add), hostname=LOOPBACK, port=self.port)
+        self._running = False
 
     def start(self) -> SmtpInbox:
         self._controller.start()
+        self._running = True
         return self
 
     def stop(self) -> None:
-        self._controller.stop()
+        if self._running:
+            self._running = False
+            self._controller.stop()
 
     def apprise_url(
         self, *, to: str = "ops@example.com", sender: str = "alerts@example.com"
@@ -111,7 +116,9 @@ class _SmtpHandler:
         raw = content.decode("utf-8", "replace") if isinstance(content, bytes) else str(content)
         parsed = email.message_from_string(raw, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
-        self.deliver(
+        # The handler runs on aiosmtpd's event loop; storing (the ORM) must happen off it.
+        await asyncio.to_thread(
+            self.deliver,
             Received(
                 protocol=InboxProtocol.SMTP,
                 sender=str(envelope.mail_from),
@@ -119,7 +126,7 @@ class _SmtpHandler:
                 subject=str(parsed.get("Subject", "")),
                 body=_plain_text(parsed),
                 raw=raw,
-            )
+            ),
         )
         return "250 Message accepted for delivery"
 
@@ -186,8 +193,9 @@ class WebhookInbox(_Collector):
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._server.server_close()
 
     def json_url(self, path: str = "/alerts") -> str:
         return f"json://{LOOPBACK}:{self.port}{path}"

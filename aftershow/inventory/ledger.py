@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from aftershow.alerts.hooks import stock_changed
 from aftershow.inventory.models import MovementKind, StockLevel
 from aftershow.stocksync.marks import stock_levels_changed
 
@@ -86,6 +87,7 @@ def try_allocate(*, level_id: int, quantity: int) -> bool:
     ).update(allocated=F("allocated") + quantity, updated_at=timezone.now())
     if reserved == 1:
         stock_levels_changed(level_ids=[level_id])  # the channels' quantities follow
+        stock_changed()  # stock alerts are evaluated after the commit
     return reserved == 1
 
 
@@ -105,6 +107,7 @@ def apply_deltas(*, level_id: int, on_hand: int = 0, allocated: int = 0, incomin
         raise StockError(f"stock level {level_id} does not exist")
     if on_hand or allocated:
         stock_levels_changed(level_ids=[level_id])  # the channels' quantities follow
+        stock_changed()  # stock alerts are evaluated after the commit
 
 
 def line_key(*, line_id: int, sku_id: int, kind: MovementKind, round_: int = 0) -> str:

@@ -98,3 +98,35 @@ def test_failed_delivery_is_retried_by_a_deferred_task(
     assert not AlertDelivery.objects.exclude(status=DeliveryStatus.SENT).exists()
     assert len(webhook_inbox.messages) == 3
     assert sorted(Alert.objects.values_list("kind", flat=True)) == [AlertKind.LOW_STOCK] * 3
+
+
+def test_a_stock_change_in_the_ledger_queues_the_evaluation(
+    tee: Sku, warehouse: Warehouse, webhook_inbox: WebhookInbox
+) -> None:
+    """The hook in ``inventory.ledger``: a receipt commits, one evaluation task is queued, the
+    worker raises the alerts and delivers them."""
+    from django.db import transaction
+
+    destination_create(name="Webhook", url=webhook_inbox.json_url("/ops"))
+    with transaction.atomic():
+        stock_receive(sku=tee, warehouse=warehouse, quantity=150)
+        stock_count(sku=tee, warehouse=warehouse, counted=120)
+        assert _queued("evaluate_stock_alerts") == 0  # nothing before the commit
+    assert _queued("evaluate_stock_alerts") == 1  # one for the whole transaction
+
+    run_queued_tasks()
+
+    (alert,) = Alert.objects.filter(sku=tee)
+    assert alert.title == "Yellow stock alert: TEE-BLK-M has 120 left"
+    (received,) = webhook_inbox.wait_for(1)
+    assert received.subject == alert.title
+
+
+def test_a_rolled_back_stock_change_queues_nothing(tee: Sku, warehouse: Warehouse) -> None:
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        stock_receive(sku=tee, warehouse=warehouse, quantity=10)
+        raise RuntimeError("abort")
+    assert _queued("evaluate_stock_alerts") == 0
+    assert not EvaluationQueue.objects.filter(queued=True).exists()
