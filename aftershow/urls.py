@@ -15,6 +15,7 @@ urlpatterns = [
     path("commissions/", include("aftershow.commissions.urls")),
     path("stock-sync/", include("aftershow.stocksync.urls")),
     path("metrics/", include("aftershow.metrics.urls")),
+    path("creators/", include("aftershow.creators.urls")),
     path("alerts/", include("aftershow.alerts.urls")),
     path("inventory/planning/", include("aftershow.inventory.planning_urls")),
     path("", include("aftershow.orders.urls")),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -16,11 +18,14 @@ from aftershow.creators.models import (
     RATE_ERROR,
     RATE_MAX,
     RATE_MIN,
+    Collaboration,
     CollaborationKind,
     CollaborationRate,
+    Creator,
     LiveSession,
     LiveSessionSku,
     LiveSessionStatus,
+    SampleShipment,
 )
 from aftershow.orders.models import Order, OrderLine
 
@@ -115,7 +120,7 @@ def _transition(*, session: LiveSession, to: LiveSessionStatus) -> LiveSession:
     current = LiveSessionStatus(session.status)
     if to not in _ALLOWED[current]:
         raise LiveSessionTransitionError(
-            _("A %(current)s session cannot become %(target)s.")
+            _("This session is %(current)s; it cannot become %(target)s.")
             % {"current": current.label, "target": to.label}
         )
     return session
@@ -216,3 +221,60 @@ def live_session_attribute_orders(*, session: LiveSession) -> int:
                     commission_rate=featured_sku.platform_rate,
                 )
     return len(order_ids)
+
+
+# -- CRM writes (the pages call these with validated form data) ----------------------------
+
+
+def creator_save(*, creator: Creator, fields: Mapping[str, Any]) -> Creator:
+    """Create or update a creator's profile; ``full_clean`` keeps the model's rules."""
+    for name, value in fields.items():
+        setattr(creator, name, value)
+    creator.full_clean()
+    creator.save()
+    return creator
+
+
+def sample_shipment_record(*, creator: Creator, fields: Mapping[str, Any]) -> SampleShipment:
+    """A sample sent to the creator: a marketing cost (ROI's invested cost), never COGS."""
+    sample = SampleShipment(creator=creator, **fields)
+    sample.full_clean()
+    sample.save()
+    return sample
+
+
+def collaboration_create(*, creator: Creator, fields: Mapping[str, Any]) -> Collaboration:
+    collaboration = Collaboration(creator=creator, **fields)
+    collaboration.full_clean()
+    collaboration.save()
+    return collaboration
+
+
+def collaboration_rate_add(
+    *, collaboration: Collaboration, fields: Mapping[str, Any]
+) -> CollaborationRate:
+    """Add a rate; it may not overlap another rate of the same SKU in the same collaboration
+    (two rates in force at once would make the order-time rate ambiguous)."""
+    rate = CollaborationRate(collaboration=collaboration, **fields)
+    rate.full_clean()
+    with transaction.atomic():
+        overlapping = CollaborationRate.objects.select_for_update().filter(
+            Q(valid_to__isnull=True) | Q(valid_to__gt=rate.valid_from),
+            collaboration=collaboration,
+            sku=rate.sku,
+        )
+        if rate.valid_to is not None:
+            overlapping = overlapping.filter(valid_from__lt=rate.valid_to)
+        if overlapping.exists():
+            raise ValidationError(
+                {"valid_from": _("Another rate for this SKU is in force during this period.")}
+            )
+        rate.save()
+    return rate
+
+
+def live_session_plan(*, creator: Creator, fields: Mapping[str, Any]) -> LiveSession:
+    session = LiveSession(creator=creator, status=LiveSessionStatus.PLANNED, **fields)
+    session.full_clean()
+    session.save()
+    return session

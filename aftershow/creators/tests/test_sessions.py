@@ -28,7 +28,9 @@ START = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
 
 def test_planned_live_ended_and_nothing_else() -> None:
     session = LiveSessionFactory(ends_at=None)
-    with pytest.raises(LiveSessionTransitionError, match="A Planned session cannot become Ended"):
+    with pytest.raises(
+        LiveSessionTransitionError, match="This session is Planned; it cannot become Ended"
+    ):
         live_session_end(session=session, at=START)
     live_session_start(session=session, at=START)
     assert (session.status, session.starts_at) == (LiveSessionStatus.LIVE, START)
