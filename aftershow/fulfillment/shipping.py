@@ -53,7 +53,6 @@ _ORDER_FIELDS = (
     "state",
     "platform_status",
     "hold_reason",
-    "is_on_hold_order",
     "is_buyer_request_cancel",
 )
 # Orders in these processing states may leave the building.
@@ -115,7 +114,8 @@ def _order_refusal(order: Order) -> str | None:
         return _("Order %(order)s was cancelled: do not ship it.") % {"order": number}
     if order.is_buyer_request_cancel:
         return _("The buyer asked to cancel order %(order)s: do not ship it.") % {"order": number}
-    if order.is_on_hold_order or order.platform_status == PlatformStatus.ON_HOLD:
+    # is_on_hold_order stays true after a hold ends (see orders/release.py): the status says.
+    if order.platform_status == PlatformStatus.ON_HOLD:
         return _("Order %(order)s is on hold at TikTok.") % {"order": number}
     if order.state == OrderState.HELD:
         return _("Order %(order)s is held: %(reason)s") % {

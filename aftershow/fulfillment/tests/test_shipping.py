@@ -147,7 +147,7 @@ def test_shipping_moves_stock_orders_and_history_once(
         ({"state": OrderState.CANCELLED}, "was cancelled"),
         ({"platform_status": PlatformStatus.CANCELLED}, "was cancelled"),
         ({"is_buyer_request_cancel": True}, "buyer asked to cancel"),
-        ({"is_on_hold_order": True}, "on hold at TikTok"),
+        ({"platform_status": PlatformStatus.ON_HOLD}, "on hold at TikTok"),
         ({"state": OrderState.HELD, "hold_reason": "Held by pat: call buyer"}, "call buyer"),
         ({"state": OrderState.IN_REVIEW}, "review queue"),
         ({"state": OrderState.NEW}, "not ready to ship"),
@@ -347,3 +347,16 @@ def test_two_packers_scanning_the_same_parcel_ship_it_once(
     assert StockMovement.objects.filter(kind=MovementKind.SHIPMENT).count() == 4
     assert AuditEvent.objects.filter(action=AuditAction.PACKAGE_SHIPPED).count() == 4
     assert OrderStatusChange.objects.filter(to_state=OrderState.SHIPPED).count() == 4
+
+
+@pytest.mark.django_db
+def test_an_order_whose_hold_ended_ships(ready: Callable[..., Package], tee: Sku) -> None:
+    # TikTok keeps is_on_hold_order true after the hold ends; the status says it is over.
+    package = ready()
+    Order.objects.filter(lines__package=package).update(
+        is_on_hold_order=True, platform_status=PlatformStatus.AWAITING_SHIPMENT
+    )
+
+    report = packages_ship(packages=[package], actor=None, via="batch")
+
+    assert (report.shipped, report.refused) == (1, {})
