@@ -1,6 +1,6 @@
 from django.urls import path
 
-from aftershow.fulfillment import views
+from aftershow.fulfillment import scan, views
 
 app_name = "fulfillment"
 
@@ -17,4 +17,6 @@ urlpatterns = [
     path("batches/<int:pk>/retry/", views.batch_retry, name="batch_retry"),
     path("batches/<int:pk>/labels.pdf", views.batch_pdf, name="batch_pdf"),
     path("batches/<int:pk>/labels.zpl", views.batch_zpl, name="batch_zpl"),
+    path("scan/", scan.scan_station, name="scan"),
+    path("scan/submit/", scan.scan_submit, name="scan_submit"),
 ]

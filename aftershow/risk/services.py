@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from aftershow.accounts.models import Role, User
 from aftershow.audit.models import AuditAction, AuditEvent
 from aftershow.core.timeutils import utcnow
+from aftershow.inventory.allocation import order_deallocate
 from aftershow.orders.models import (
     Address,
     ChangeSource,
@@ -326,6 +327,8 @@ def order_cancel_locally(*, order: Order, by: User, note: str) -> Order:
             ),
         )
         OrderRelease.objects.update_or_create(order=order, defaults={"hold_kind": HoldKind.NONE})
+        # Its reserved units go back on sale (and to waiting backorders, after the commit).
+        order_deallocate(order_ids=[order.pk], actor_label="review")
         _audit(
             by=by,
             order=order,

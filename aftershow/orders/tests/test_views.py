@@ -529,12 +529,13 @@ def test_detail_of_an_unknown_order_is_404(packer_client: Client) -> None:
 def test_detail_page_query_count_does_not_grow_with_lines_or_history(
     packer_client: Client, detailed_order: Order, django_assert_num_queries
 ) -> None:
-    # session, user, order (+ shop, buyer, address, creator, live session), lines, history
-    with django_assert_num_queries(5):
+    # session, user, order (+ shop, buyer, address, creator, live session), lines, history,
+    # risk flags, parcels (+ carrier rule)
+    with django_assert_num_queries(7):
         packer_client.get(f"/orders/{detailed_order.pk}/")
     OrderLineFactory.create_batch(10, order=detailed_order, creator=CreatorFactory())
     OrderStatusChangeFactory.create_batch(10, order=detailed_order, actor=UserFactory())
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(7):
         packer_client.get(f"/orders/{detailed_order.pk}/")
 
 
