@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from aftershow.accounts.models import User
@@ -139,17 +139,19 @@ def unaccrued_order_lines() -> Iterable[OrderLine]:
     )
 
 
-def _returned_line_ids(order_line_ids: list[int]) -> set[int]:
-    """Lines whose order was returned (risk.OrderReturn) or whose SKU was returned (a Seller
-    Center returns/refunds export row with a refunded or completed status)."""
+def returned_line_ids(order_lines: QuerySet[OrderLine]) -> set[int]:
+    """Of these order lines, those whose order was returned (risk.OrderReturn) or whose SKU was
+    refunded (a Seller Center returns/refunds export row with a refund time).
+
+    Takes a queryset, not a list of ids: it runs as two subqueries however many lines there are
+    (SQLite caps bound parameters at 32,766)."""
     from aftershow.imports.models import ReturnRecord
     from aftershow.risk.models import OrderReturn
 
     returned = set(
-        OrderLine.objects.filter(
-            pk__in=order_line_ids,
-            order__in=OrderReturn.objects.values("order_id"),
-        ).values_list("pk", flat=True)
+        order_lines.filter(order__in=OrderReturn.objects.values("order_id")).values_list(
+            "pk", flat=True
+        )
     )
     sku_returns = ReturnRecord.objects.filter(
         shop_id=OuterRef("order__shop_id"),
@@ -158,8 +160,7 @@ def _returned_line_ids(order_line_ids: list[int]) -> set[int]:
         refunded_at__isnull=False,
     )
     returned.update(
-        OrderLine.objects.filter(pk__in=order_line_ids)
-        .exclude(remote_sku_id="")
+        order_lines.exclude(remote_sku_id="")
         .filter(Exists(sku_returns))
         .values_list("pk", flat=True)
     )
@@ -182,10 +183,22 @@ def commission_lines_settle(*, now: datetime | None = None) -> SettleResult:
     live = CommissionLine.objects.filter(
         kind=LineKind.COMMISSION, status__in=[LineStatus.PENDING, LineStatus.EARNED]
     )
-    line_ids = list(live.values_list("order_line_id", flat=True).distinct())
-    returned = _returned_line_ids([line_id for line_id in line_ids if line_id is not None])
-    reversed_filter = Q(order__platform_status=PlatformStatus.CANCELLED) | Q(
-        order_line_id__in=returned
+    from aftershow.imports.models import ReturnRecord
+    from aftershow.risk.models import OrderReturn
+
+    order_returned = Exists(OrderReturn.objects.filter(order_id=OuterRef("order_id")))
+    sku_refunded = Exists(
+        ReturnRecord.objects.filter(
+            shop_id=OuterRef("order__shop_id"),
+            remote_order_id=OuterRef("order__remote_order_id"),
+            remote_sku_id=OuterRef("order_line__remote_sku_id"),
+            refunded_at__isnull=False,
+        )
+    )
+    reversed_filter = (
+        Q(order__platform_status=PlatformStatus.CANCELLED)
+        | Q(order_returned)
+        | (Q(sku_refunded) & ~Q(order_line__remote_sku_id=""))
     )
     earned = voided = clawbacks = 0
     # Rows to take back: not yet paid → void; on a locked statement → clawback.

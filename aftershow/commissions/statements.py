@@ -25,7 +25,7 @@ from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
 from aftershow.accounts.models import User
-from aftershow.commissions.ledger import _returned_line_ids
+from aftershow.commissions.ledger import returned_line_ids
 from aftershow.commissions.models import (
     ZERO,
     CommissionLine,
@@ -83,15 +83,16 @@ class _OrderFigures:
 
 def _order_figures(start: datetime, end: datetime) -> dict[int, _OrderFigures]:
     """Per creator: attributed orders placed in the month, in one pass over the lines."""
+    in_month = OrderLine.objects.filter(
+        order__placed_at__gte=start, order__placed_at__lt=end
+    ).filter(Q(creator__isnull=False) | Q(order__creator__isnull=False))
     rows = list(
-        OrderLine.objects.filter(order__placed_at__gte=start, order__placed_at__lt=end)
-        .filter(Q(creator__isnull=False) | Q(order__creator__isnull=False))
-        .values_list(
+        in_month.values_list(
             "pk", "creator_id", "order__creator_id", "order_id", "sale_price", "quantity",
             "order__platform_status",
         )
     )  # fmt: skip
-    returned = _returned_line_ids([row[0] for row in rows]) if rows else set()
+    returned = returned_line_ids(in_month) if rows else set()
     figures: dict[int, _OrderFigures] = defaultdict(_OrderFigures)
     invalid_orders: dict[int, set[int]] = defaultdict(set)
     for line_id, creator_id, order_creator_id, order_id, price, quantity, status in rows:
