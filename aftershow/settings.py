@@ -192,6 +192,8 @@ HTTP_MAX_RETRY_WAIT_SECONDS = float(os.environ.get("AFTERSHOW_HTTP_MAX_RETRY_WAI
 # TikTok Shop: production hosts; each shop may override them (the sandbox does).
 TIKTOK_API_BASE_URL = "https://open-api.tiktokglobalshop.com"
 TIKTOK_AUTH_BASE_URL = "https://auth.tiktok-shops.com"
+# Alert orders this many hours before their ship-by deadline when no carrier has scanned them.
+SHIP_BY_ALERT_LEAD_HOURS = float(os.environ.get("AFTERSHOW_SHIP_BY_ALERT_LEAD_HOURS", "6"))
 
 # Connectors are reached through dotted paths so domain code never imports them.
 CHANNEL_CONNECTORS = {

@@ -28,15 +28,14 @@ from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Coalesce
 
-from aftershow.audit.models import AuditEvent
+from aftershow.alerts.shipby import ship_by_alerts_forward
+from aftershow.audit.models import AuditAction, AuditEvent
 from aftershow.core.timeutils import utcnow
 from aftershow.integrations.models import ShipByAlert
 from aftershow.orders.models import Order, PlatformStatus
 from aftershow.shops.models import Channel, Shop
 
-# Not (yet) one of AuditAction's choices: that enum belongs to the audit app.
-SHIP_BY_ALERT_ACTION = "ship_by_deadline_near"
-DEFAULT_ALERT_LEAD_HOURS = 6
+SHIP_BY_ALERT_ACTION = AuditAction.SHIP_BY_DEADLINE_NEAR
 # Statuses in which the seller still owes TikTok a carrier scan.
 UNSCANNED_STATUSES = (
     PlatformStatus.AWAITING_SHIPMENT,
@@ -53,7 +52,7 @@ RATE_PLACES = Decimal("0.0001")
 
 
 def alert_lead() -> timedelta:
-    return timedelta(hours=float(getattr(settings, "SHIP_BY_ALERT_LEAD_HOURS", 6)))
+    return timedelta(hours=float(settings.SHIP_BY_ALERT_LEAD_HOURS))
 
 
 def ship_by_alerts_raise(*, now: datetime | None = None, lead: timedelta | None = None) -> int:
@@ -114,6 +113,9 @@ def ship_by_alerts_raise(*, now: datetime | None = None, lead: timedelta | None 
             )
         )
     AuditEvent.objects.bulk_create(events)
+    # Out to the seller's alert destinations (Apprise) now, not at the alerts app's next
+    # evaluation; forwarding is once per order, so the periodic pass adds nothing.
+    ship_by_alerts_forward(now=now)
     return len(events)
 
 

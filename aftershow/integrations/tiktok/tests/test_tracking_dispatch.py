@@ -176,3 +176,23 @@ def test_late_dispatch_rate_per_shop_and_with_nothing_measured(db):
 
     assert (mine.measured, mine.late, mine.rate) == (1, 1, Decimal("1.0000"))
     assert (empty, empty.rate) == (LateDispatchRate(0, 0, 0, 0), None)
+
+
+def test_a_ship_by_alert_goes_out_through_the_alerts_app_once(db):
+    from aftershow.alerts.models import Alert, AlertKind
+    from aftershow.audit.models import AuditAction
+
+    shop = ShopFactory()
+    soon = order(shop, "AWAITING_SHIPMENT", NOW + 2 * H, remote_order_id="576000000000000009")
+
+    ship_by_alerts_raise(now=NOW)
+    ship_by_alerts_raise(now=NOW + timedelta(minutes=10))
+
+    alert = Alert.objects.get()
+    assert (alert.kind, alert.subject_key, alert.title) == (
+        AlertKind.SHIP_BY,
+        f"order:{soon.pk}",
+        "Order 576000000000000009 must ship by 2026-11-20 22:00 UTC",
+    )
+    event = AuditEvent.objects.get(action=AuditAction.SHIP_BY_DEADLINE_NEAR)
+    assert event.get_action_display() == "Ship-by deadline near without a carrier scan"
