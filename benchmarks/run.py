@@ -25,7 +25,7 @@ WORK = ROOT / "benchmarks" / ".work"
 PG_PORT = "54339"
 
 # Each suite is a module in benchmarks/ with a main(engine) -> dict of figures.
-SUITES = ["ingest"]
+SUITES = ["ingest", "creator_metrics"]
 
 
 def machine() -> str:
@@ -142,6 +142,14 @@ DESCRIPTIONS = {
         "webhook ingest: signed webhook → detail fetch → order stored, SQLite (orders/s)"
     ),
     "webhook_orders_per_s_postgres": "webhook ingest, PostgreSQL (orders/s)",
+    "creator_metrics_100k_s_sqlite": (
+        "creator metrics and S/A/B tiers recomputed over 100,000 orders, 200 creators, SQLite (s)"
+    ),
+    "creator_metrics_100k_s_postgres": "creator metrics and tiers, 100,000 orders, PostgreSQL (s)",
+    "creator_metrics_100k_cpu_s_sqlite": "the same recompute in CPU seconds of the process, SQLite",
+    "creator_metrics_100k_cpu_s_postgres": "the same in client CPU seconds, PostgreSQL",
+    "creator_metrics_100k_queries_sqlite": "SQL statements of one recompute (aggregates), SQLite",
+    "creator_metrics_100k_queries_postgres": "SQL statements of one recompute, PostgreSQL",
 }
 
 

@@ -182,43 +182,15 @@ def _decide(*, figures: Figures, policy: TierPolicy, before: CreatorStanding | N
     return _Decision(tier, TierChangeReason.ROI_CHANGED)
 
 
-STANDING_FIELDS = (
-    "run",
-    "policy",
-    "window_start",
-    "window_end",
-    "currency",
-    "orders",
-    "returned_orders",
-    "units",
-    "live_units",
-    "viewers",
-    "sales",
-    "kept_sales",
-    "cost_of_goods",
-    "commission",
-    "invested",
-    "conversion",
-    "average_order_value",
-    "return_rate",
-    "roi",
-    "tier",
-    "tier_since",
-    "return_warning",
-    "phase_out",
-    "computed_at",
-)
-
-
 def metrics_recompute(
     *, trigger: RecomputeTrigger, by: User | None = None, at: datetime | None = None
 ) -> MetricsRun:
     """Recompute every creator's figures over the policy's window and give each a tier.
 
-    The inputs are added up by a few grouped queries (``figures_by_creator``); the writes are
-    one bulk insert and one bulk update, in one transaction, so a reader sees the old standings
-    or the new ones, never a mix. Running it twice at the same moment changes nothing the second
-    time.
+    The inputs are added up by a few grouped queries (``figures_by_creator``); the standings
+    are replaced by a delete and a bulk insert in one transaction, so a reader sees the old
+    ones or the new ones, never a mix. Running it twice at the same moment changes nothing
+    the second time.
     """
     now = at or utcnow()
     if now.tzinfo is None:
@@ -288,8 +260,12 @@ def metrics_recompute(
             standing.phase_out = is_phase_out(roi, policy)
             standing.computed_at = now
             (new_rows if before is None else changed_rows).append(standing)
-        CreatorStanding.objects.bulk_create(new_rows, batch_size=500)
-        CreatorStanding.objects.bulk_update(changed_rows, STANDING_FIELDS, batch_size=500)
+        # Standings are a snapshot: replacing them all is one DELETE and one INSERT, where a
+        # bulk UPDATE of 24 columns is a CASE per column and row (seconds for a few hundred).
+        CreatorStanding.objects.filter(pk__in=[row.pk for row in changed_rows]).delete()
+        for row in changed_rows:
+            row.pk = None
+        CreatorStanding.objects.bulk_create([*new_rows, *changed_rows], batch_size=500)
         TierChange.objects.bulk_create(changes, batch_size=500)
         run.creators = len(creator_ids)
         run.tier_changes = len(changes)
