@@ -30,7 +30,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -225,14 +225,19 @@ class PassReport:
     def did_work(self) -> bool:
         return bool(self.changes or self.pushed)
 
+    def add(self, other: PassReport) -> None:
+        self.changes += other.changes
+        self.pushed += other.pushed
+        for status, count in other.calls_by_status.items():
+            self.calls_by_status[status] += count
+
 
 ChannelFactory = Callable[[Shop], InventoryChannel]
 
 
-def _push_shop(
-    shop: Shop, updates: list[QuantityUpdate], channel_for: ChannelFactory, *, in_thread: bool
+def _push(
+    shop: Shop, updates: list[QuantityUpdate], channel_for: ChannelFactory
 ) -> list[PushResult]:
-    """One shop's pushes; in a worker thread it closes its own connections when done."""
     try:
         results = channel_for(shop).push_quantities(updates)
         if len(results) != len(updates):
@@ -246,58 +251,67 @@ def _push_shop(
             PushResult(update, PushStatus.FAILED, "ENGINE_ERROR", str(error)[:500])
             for update in updates
         ]
-    finally:
-        if in_thread:
-            connections.close_all()
 
 
-def push_due(
-    *, channel_for: ChannelFactory = inventory_channel_for, limit: int = DUE_PER_PASS
+def due_shop_ids() -> set[int]:
+    return set(
+        ListingSync.objects.filter(is_due=True, due_at__lte=utcnow()).values_list(
+            "listing__shop_id", flat=True
+        )
+    )
+
+
+def push_shop_due(
+    *, shop_id: int, channel_for: ChannelFactory = inventory_channel_for, limit: int = DUE_PER_PASS
 ) -> PassReport:
-    """Push every due listing's latest target; returns what was sent."""
+    """Push one shop's due listings (their latest targets) and record the answers."""
     report = PassReport()
-    now = utcnow()
-    due = list(
-        ListingSync.objects.filter(is_due=True, due_at__lte=now)
+    rows = list(
+        ListingSync.objects.filter(is_due=True, due_at__lte=utcnow(), listing__shop_id=shop_id)
         .select_related("listing__shop", "listing__sku")
         .order_by("due_at", "pk")[:limit]
     )
-    if not due:
+    if not rows:
         return report
-    by_shop: dict[int, list[ListingSync]] = defaultdict(list)
-    for sync in due:
-        by_shop[sync.listing.shop_id].append(sync)
-    work = []
-    for rows in by_shop.values():
-        shop = rows[0].listing.shop
-        updates = [
-            QuantityUpdate(
-                sku_code=sync.listing.sku.code,
-                remote_product_id=sync.listing.remote_product_id,
-                remote_sku_id=sync.listing.remote_sku_id,
-                quantity=sync.target_quantity,
-                compare_quantity=sync.pushed_quantity,
-                idempotency_key=sync.target_key,
-            )
-            for sync in rows
-        ]
-        work.append((shop, rows, updates))
-    if len(work) == 1:
-        shop, _, updates = work[0]
-        answers = [_push_shop(shop, updates, channel_for, in_thread=False)]
-    else:  # channels answer at their own pace: one slow (or throttled) shop delays no other
-        with ThreadPoolExecutor(max_workers=min(8, len(work))) as pool:
-            answers = list(
-                pool.map(
-                    lambda item: _push_shop(item[0], item[2], channel_for, in_thread=True), work
-                )
-            )
+    updates = [
+        QuantityUpdate(
+            sku_code=sync.listing.sku.code,
+            remote_product_id=sync.listing.remote_product_id,
+            remote_sku_id=sync.listing.remote_sku_id,
+            quantity=sync.target_quantity,
+            compare_quantity=sync.pushed_quantity,
+            idempotency_key=sync.target_key,
+        )
+        for sync in rows
+    ]
+    results = _push(rows[0].listing.shop, updates, channel_for)
     with transaction.atomic():
-        for (_, rows, _), results in zip(work, answers, strict=True):
-            for sync, result in zip(rows, results, strict=True):
-                _record(sync, result)
-                report.calls_by_status[result.status] += 1
-    report.pushed = len(due)
+        for sync, result in zip(rows, results, strict=True):
+            _record(sync, result)
+            report.calls_by_status[result.status] += 1
+    report.pushed = len(rows)
+    return report
+
+
+def _push_shop_due_in_thread(shop_id: int, channel_for: ChannelFactory) -> PassReport:
+    """:func:`push_shop_due` in a pool thread, which closes its own connections when done."""
+    try:
+        return push_shop_due(shop_id=shop_id, channel_for=channel_for)
+    finally:
+        connections.close_all()
+
+
+def push_due(*, channel_for: ChannelFactory = inventory_channel_for) -> PassReport:
+    """Push every shop's due listings, shops in parallel, and wait for all of them."""
+    report = PassReport()
+    shop_ids = sorted(due_shop_ids())
+    if len(shop_ids) == 1:
+        parts = [push_shop_due(shop_id=shop_ids[0], channel_for=channel_for)]
+    else:  # channels answer at their own pace: one slow (or throttled) shop delays no other
+        with ThreadPoolExecutor(max_workers=min(8, max(len(shop_ids), 1))) as pool:
+            parts = list(pool.map(lambda sid: _push_shop_due_in_thread(sid, channel_for), shop_ids))
+    for part in parts:
+        report.add(part)
     return report
 
 
@@ -407,7 +421,8 @@ def engine_run(
     """Run passes while there is work (or a retry falls due within ``idle_seconds``), then
     give the lease back. Returns without doing anything when another engine holds the lease."""
     idle_limit = _setting("STOCKSYNC_IDLE_SECONDS", 2.0) if idle_seconds is None else idle_seconds
-    run_limit = _setting("STOCKSYNC_MAX_RUN_SECONDS", 300.0) if max_seconds is None else max_seconds
+    # Bounded, so a queue worker shared with other jobs is handed back regularly.
+    run_limit = _setting("STOCKSYNC_MAX_RUN_SECONDS", 30.0) if max_seconds is None else max_seconds
     debounce = _setting("STOCKSYNC_DEBOUNCE_SECONDS", 0.05)
     poll = _setting("STOCKSYNC_POLL_SECONDS", 0.025)
     holder = f"engine-{uuid.uuid4().hex[:12]}"
@@ -419,6 +434,10 @@ def engine_run(
         report.ran = True
         renewed = time.monotonic()
         idle_since = time.monotonic()
+        # One push in flight per shop at most; shops do not wait for each other, so a paced or
+        # throttled channel (Amazon's 5 requests a second) delays only itself.
+        pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="stocksync-push")
+        inflight: dict[int, Future[PassReport]] = {}
         try:
             while time.monotonic() - started < run_limit:
                 if time.monotonic() - renewed > LEASE.total_seconds() / 3:
@@ -431,30 +450,59 @@ def engine_run(
                     wait = debounce - (utcnow() - oldest).total_seconds()
                     if wait > 0:
                         sleep(wait)
-                step = engine_pass(channel_for=channel_for)
+                changes = changes_apply()
                 report.passes += 1
-                report.changes += step.changes
-                report.pushed += step.pushed
-                if step.did_work:
+                report.changes += changes
+                for shop_id in [sid for sid, future in inflight.items() if future.done()]:
+                    report.pushed += _finished(inflight.pop(shop_id))
+                started_pushes = due_shop_ids() - inflight.keys()
+                for shop_id in started_pushes:
+                    inflight[shop_id] = pool.submit(_push_shop_due_in_thread, shop_id, channel_for)
+                if changes or started_pushes or inflight:
                     idle_since = time.monotonic()
+                    if not changes:
+                        sleep(poll)
                     continue
                 due = next_due_at()
                 now = utcnow()
-                if due is not None and (due - now).total_seconds() < idle_limit + 60:
-                    idle_since = time.monotonic()  # a retry is coming: stay for it
+                if due is not None and (due - now).total_seconds() < idle_limit:
+                    idle_since = time.monotonic()  # a retry is coming soon: stay for it
                 if time.monotonic() - idle_since > idle_limit:
                     break
                 until_due = (due - now).total_seconds() if due is not None else poll
                 sleep(min(poll, max(until_due, 0.0)) or poll)
         finally:
+            pool.shutdown(wait=True)  # answers are recorded before the lease goes
+            for future in inflight.values():
+                report.pushed += _finished(future)
             lease_release(holder)
         # A change committed just before the release found the lease held and enqueued
         # nothing: look again now that it is released.
         if not work_pending():
+            _wake_at_next_retry()
             return report
         if time.monotonic() - started >= run_limit:
             engine_wake()  # hand over to a fresh task rather than hold a worker forever
             return report
+
+
+def _finished(future: Future[PassReport]) -> int:
+    try:
+        return future.result().pushed
+    except Exception:  # recorded nothing: the rows stay due and are pushed again
+        logger.exception("a stock push thread failed")
+        return 0
+
+
+def _wake_at_next_retry() -> None:
+    """Retries due later than the idle wait get a run deferred to their time (the minute's
+    sweep would also find them)."""
+    due = next_due_at()
+    if due is None:
+        return
+    from aftershow.stocksync.tasks import run_engine
+
+    run_engine.using(run_after=due).enqueue()
 
 
 def work_pending() -> bool:

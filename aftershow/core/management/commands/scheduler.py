@@ -14,6 +14,7 @@ from aftershow.commissions import tasks as commission_tasks
 from aftershow.integrations import jobs
 from aftershow.metrics import tasks as metrics_tasks
 from aftershow.risk import tasks as risk_tasks
+from aftershow.stocksync import jobs as stocksync_jobs
 
 SCHEDULE = (
     # (job, cron fields, why)
@@ -22,6 +23,9 @@ SCHEDULE = (
     (jobs.enqueue_due_tracking_pushes, {"minute": "*"}, "tracking retries and stalled pushes"),
     (jobs.enqueue_ship_by_alerts, {"minute": "*/10"}, "orders near ship-by are alerted"),
     (risk_tasks.enqueue_release_due, {"minute": "*"}, "held orders are released when due"),
+    (stocksync_jobs.enqueue_engine_if_needed, {"minute": "*"}, "stalled stock pushes"),
+    (stocksync_jobs.enqueue_drift_checks, {"minute": "*/15"}, "channel stock drift"),
+    (stocksync_jobs.enqueue_channel_order_pulls, {"minute": "*/5"}, "Shopify/Amazon/eBay sales"),
     (alert_tasks.enqueue_stock_alert_evaluation, {"minute": "*/5"}, "stock and ship-by alerts"),
     (alert_tasks.enqueue_due_alert_deliveries, {"minute": "*"}, "alert delivery retries"),
     (metrics_tasks.enqueue_metrics_recompute, {"minute": "23"}, "creator metrics and tiers hourly"),
