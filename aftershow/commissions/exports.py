@@ -1,19 +1,21 @@
 """Statement files: XLSX (summary + detail sheets) and CSV, and the creator's signed link.
 
-The XLSX is written in openpyxl's write-only mode (streamed rows: a 500-row statement in a few
-milliseconds) with a frozen header, number formats and a totals row written as values, so
-Excel, LibreOffice and openpyxl all read the same totals without recalculating.
+The XLSX has a frozen header, number formats and a totals row written as values, so Excel,
+LibreOffice and openpyxl all read the same totals without recalculating.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from xml.sax.saxutils import escape
 
 from django.core import signing
 from django.utils.translation import gettext as _
@@ -127,6 +129,12 @@ def _naive(value: datetime | None) -> datetime | None:
 
 
 def statement_xlsx(statement: Statement) -> bytes:
+    """Summary and detail sheets. openpyxl lays out the workbook (styles, frozen header, column
+    widths, filter, the summary sheet, the header and one styled model row of the detail
+    sheet); the detail rows are then streamed into the sheet's XML with the model row's style
+    ids. openpyxl alone spends ~40 µs per cell without lxml (1.1 million cells for a month of
+    200 creators); the rows written here are the same OOXML cells it writes (inline strings,
+    numbers with a style id), at a few microseconds each."""
     workbook = Workbook(write_only=True)
     summary = workbook.create_sheet(_("Summary"))
     summary.freeze_panes = "A2"
@@ -141,47 +149,99 @@ def statement_xlsx(statement: Statement) -> bytes:
 
     detail = workbook.create_sheet(_("Detail"))
     detail.freeze_panes = "A2"
-    for letter, width in zip(
-        "ABCDEFGHIJKL", (22, 18, 16, 32, 12, 14, 12, 9, 12, 9, 18, 40), strict=True
-    ):
+    widths = (22, 18, 16, 32, 12, 14, 12, 9, 12, 9, 18, 40)
+    for letter, width in zip(DETAIL_COLUMNS, widths, strict=True):
         detail.column_dimensions[letter].width = width
     detail.auto_filter.ref = "A1:L1"
     detail.append([_bold(detail, _(title)) for title in DETAIL_HEADER])
-    total_base = total_amount = ZERO
-    count = 0
-    for row in statement_detail(statement):
-        count += 1
-        total_base += row.base
-        total_amount += row.amount
-        detail.append(
-            [
-                row.order_id,
-                _formatted(detail, _naive(row.placed_at), DATE_FORMAT),
-                row.seller_sku,
-                row.product,
-                row.kind,
-                row.order_status,
-                _formatted(detail, row.base, MONEY_FORMAT),
-                _formatted(detail, row.rate, RATE_FORMAT) if row.rate is not None else None,
-                _formatted(detail, row.amount, MONEY_FORMAT),
-                row.currency,
-                _formatted(detail, _naive(row.earned_at), DATE_FORMAT),
-                row.note,
-            ]
-        )
+    moment = datetime(2000, 1, 1)  # noqa: DTZ001 (a model cell: Excel has no time zones)
     detail.append(
         [
-            _bold(detail, _("Total (%(count)s rows)") % {"count": count}),
-            None, None, None, None, None,
-            _formatted(detail, total_base, MONEY_FORMAT),
-            None,
-            _formatted(detail, total_amount, MONEY_FORMAT),
-            statement.currency,
+            _MODEL,
+            _formatted(detail, moment, DATE_FORMAT),
+            None, None, None, None,
+            _formatted(detail, ZERO, MONEY_FORMAT),
+            _formatted(detail, ZERO, RATE_FORMAT),
         ]
     )  # fmt: skip
     buffer = io.BytesIO()
     workbook.save(buffer)
-    return buffer.getvalue()
+    return _with_detail_rows(buffer.getvalue(), statement)
+
+
+DETAIL_COLUMNS = "ABCDEFGHIJKL"
+_MODEL = "__aftershow_model_row__"
+_STYLE = re.compile(r'<c r="([A-Z]+)2" s="(\d+)"')
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_EXCEL_EPOCH = datetime(1899, 12, 30)  # noqa: DTZ001 (Excel's day zero, zone-less)
+
+
+def _cell_text(ref: str, value: str) -> str:
+    if not value:
+        return ""
+    text = escape(_INVALID_XML.sub("", value))
+    return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+
+
+def _cell_number(ref: str, value: object, style: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = (_naive(value) - _EXCEL_EPOCH).total_seconds() / 86400  # type: ignore[operator]
+    return f'<c r="{ref}" s="{style}" t="n"><v>{value}</v></c>'
+
+
+def _with_detail_rows(package: bytes, statement: Statement) -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(package))
+    sheet_name = "xl/worksheets/sheet2.xml"
+    sheet = source.read(sheet_name).decode()
+    head, _row_two, rest = sheet.partition('<row r="2">')
+    _model, _end, tail = rest.partition("</row>")
+    styles = dict(_STYLE.findall(sheet))
+    bold = re.search(r'<c r="A1" s="(\d+)"', sheet)
+    date_style, money_style, rate_style = styles["B"], styles["G"], styles["H"]
+    parts = [head]
+    total_base = total_amount = ZERO
+    number = 1
+    for row in statement_detail(statement):
+        number += 1
+        total_base += row.base
+        total_amount += row.amount
+        r = str(number)
+        parts.append(
+            f'<row r="{r}">'
+            + _cell_text("A" + r, row.order_id)
+            + _cell_number("B" + r, row.placed_at, date_style)
+            + _cell_text("C" + r, row.seller_sku)
+            + _cell_text("D" + r, row.product)
+            + _cell_text("E" + r, row.kind)
+            + _cell_text("F" + r, row.order_status)
+            + _cell_number("G" + r, row.base, money_style)
+            + _cell_number("H" + r, row.rate, rate_style)
+            + _cell_number("I" + r, row.amount, money_style)
+            + _cell_text("J" + r, row.currency)
+            + _cell_number("K" + r, row.earned_at, date_style)
+            + _cell_text("L" + r, row.note)
+            + "</row>"
+        )
+    r = str(number + 1)
+    label = _cell_text("A" + r, _("Total (%(count)s rows)") % {"count": number - 1})
+    if bold is not None:
+        label = label.replace(' t="inlineStr"', f' s="{bold.group(1)}" t="inlineStr"', 1)
+    parts.append(
+        f'<row r="{r}">{label}'
+        + _cell_number("G" + r, total_base, money_style)
+        + _cell_number("I" + r, total_amount, money_style)
+        + _cell_text("J" + r, statement.currency)
+        + "</row>"
+    )
+    parts.append(tail)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = "".join(parts).encode() if info.filename == sheet_name else source.read(info)
+            target.writestr(info.filename, data)
+    return out.getvalue()
 
 
 def statement_csv(statement: Statement) -> str:

@@ -197,6 +197,9 @@ def test_xlsx_and_csv_read_back_with_totals(creator: Creator, make_order: OrderM
     assert Decimal(str(total[6])) == Decimal("67.34")
     assert Decimal(str(total[8])) == Decimal("3.37") == statement.commission_payable
     assert detail.cell(row=2, column=9).number_format == "#,##0.00;-#,##0.00"
+    assert detail.cell(row=2, column=2).value == IN_OCTOBER.replace(tzinfo=None)
+    assert detail.cell(row=2, column=2).number_format == "yyyy-mm-dd hh:mm"
+    assert detail.cell(row=5, column=1).font.bold
     summary = {row[0]: row[1] for row in workbook["Summary"].iter_rows(values_only=True)}
     assert Decimal(str(summary["Payable now"])) == Decimal("0.00")  # below the 25.00 minimum
     assert Decimal(str(summary["Commission payable (seller-paid)"])) == Decimal("3.37")
