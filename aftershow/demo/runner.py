@@ -39,6 +39,7 @@ from aftershow.creators.models import Creator, LiveSession, LiveSessionStatus
 from aftershow.creators.services import live_session_attribute_orders
 from aftershow.demo.alerts import demo_alerts_start, demo_alerts_summary
 from aftershow.demo.catalog import demo_catalog_create, demo_stock_receive, demo_warehouse_create
+from aftershow.demo.creators import demo_creators_attach, demo_creators_pull, demo_creators_summary
 from aftershow.fulfillment.labels.sandbox import SandboxCarrier
 from aftershow.fulfillment.pipeline import (
     BURST_PROVIDER_ENV,
@@ -210,6 +211,7 @@ class DemoRun:
                 seed=self.seed,
             )
         )
+        demo_creators_attach(sandbox=sandbox, shop=shop, plan=plan, session=session)
         speed = STREAM_DURATION.total_seconds() / self.stream_seconds
         sandbox.play(plan, speed=speed)
         sandbox.wait_played(timeout=self.stream_seconds * 4 + 60)
@@ -231,6 +233,7 @@ class DemoRun:
         connector = TikTokConnector(shop)
         report = connector.pull_orders()
         self.step(f"reconciliation poll ({report.orders_seen} orders re-read)")
+        demo_creators_pull(shop=shop)  # TikTok's affiliate orders first: they win
         self.summary.attributed = live_session_attribute_orders(session=session)
         orders = Order.objects.filter(shop=shop)
         self.summary.orders_in_aftershow = orders.count()
@@ -248,6 +251,7 @@ def print_summary(summary: DemoSummary, out: Output) -> None:
     for status, count in sorted(summary.by_status.items()):
         out.write(f"    {status:<24} {count}\n")
     out.write(f"  attributed to the live session {summary.attributed}\n")
+    out.write(demo_creators_summary())
     out.write(f"  time taken                 {summary.total_seconds:.1f} s\n")
     out.write(demo_alerts_summary())
     if summary.burst is not None:
