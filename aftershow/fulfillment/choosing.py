@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftershow.fulfillment.bulk import rows_update
+from aftershow.fulfillment.bulk import rows_update, shops_attach
 from aftershow.fulfillment.carriers.codes import SelectionSource
 from aftershow.fulfillment.carriers.rates import Destination, Dimensions, rate_cards
 from aftershow.fulfillment.carriers.selection import (
@@ -140,9 +140,10 @@ def packages_select(*, packages: Iterable[Package], now: datetime | None = None)
         package
         for package in Package.objects.filter(pk__in=[package.pk for package in packages])
         .exclude(purchases__state__in=["intent", "bought"])
-        .select_related("shop", "address", "warehouse")
+        .select_related("address", "warehouse")
         .order_by("id")
     ]
+    shops_attach(chosen)
     rules = rule_specs()
     cards = rate_cards(timezone.localdate(now))
     tags = _tags_by_package([package.pk for package in chosen])

@@ -32,7 +32,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftershow.fulfillment.bulk import rows_update
+from aftershow.fulfillment.bulk import rows_update, shops_attach
 from aftershow.fulfillment.labels.base import (
     LabelError,
     LabelLookup,
@@ -299,9 +299,10 @@ def labels_buy(
     """
     packages = list(
         Package.objects.filter(pk__in=[package.pk for package in packages])
-        .select_related("shop", "address", "warehouse")
+        .select_related("address", "warehouse")
         .order_by("id")
     )
+    shops_attach(packages)
     by_id = {package.pk: package for package in packages}
     outcomes = {package.pk: PurchaseOutcome(package) for package in packages}
     live = {
