@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from decimal import Decimal
+from xml.etree import ElementTree
 
 import pytest
 from django.db import connection
@@ -89,6 +90,9 @@ def test_leaderboard_recompute_and_charts(client: Client, manager: User, shop: S
     rows = re.findall(r'<tr data-creator="(\w+)">', page)
     assert rows == ["star", "solid"]
     assert page.count("<svg") == 2
+    for svg in re.findall(r"<svg.*?</svg>", page, re.S):
+        drawing = ElementTree.fromstring(svg)
+        assert drawing.tag == "{http://www.w3.org/2000/svg}svg"
     assert "<title>@star: 700.00 (S)</title>" in page
     # S share of sales: 700 / 850 = 82.35 %.
     assert re.search(r"data-s-sales-share>82.35 %<", page)
