@@ -58,9 +58,10 @@ def catalog(tiktok_sandbox, tiktok_remote_shop, tiktok_shop):  # type: ignore[no
     return remote
 
 
-def _stream(sandbox, orders: int = 120, seed: int = 3):  # type: ignore[no-untyped-def]
+def _stream(sandbox, orders: int = 120, seed: int = 3, start=None):  # type: ignore[no-untyped-def]
     plan = sandbox.simulate_live_stream(
         StreamSpec(
+            start=start,
             viewers=orders * 10,
             conversion_rate=0.1,
             duration=timedelta(hours=1),
@@ -230,3 +231,28 @@ def test_affiliate_rows_before_their_orders_are_linked_later(  # type: ignore[no
     assert second.result is not None
     assert second.result.orders_attributed == counts["glowwithmia"]
     assert Order.objects.filter(creator__handle="glowwithmia").count() == counts["glowwithmia"]
+
+
+@pytest.mark.django_db(transaction=True)  # the worker closes its connections between tasks
+def test_scheduled_pull_runs_through_the_queue_and_moves_the_watermark(  # type: ignore[no-untyped-def]
+    tiktok_sandbox, tiktok_remote_shop, tiktok_shop, catalog
+):
+    from aftershow.core.worker import run_queued_tasks
+    from aftershow.integrations.models import SyncCursor
+    from aftershow.integrations.tiktok.affiliate import (
+        AFFILIATE_CURSOR,
+        enqueue_affiliate_order_pulls,
+    )
+
+    # The stream is over: the scheduled pull reads up to now.
+    plan = _stream(tiktok_sandbox, orders=20, seed=4, start=utcnow() - timedelta(hours=2))
+    counts = tiktok_sandbox.affiliate.attribute_stream(plan, creators=CREATORS, seed=2)
+    tiktok_sandbox.release_all(plan)
+    TikTokConnector(tiktok_shop).pull_orders(until=utcnow() + timedelta(days=1))
+
+    assert enqueue_affiliate_order_pulls() == 1
+    run_queued_tasks()
+
+    assert Order.objects.filter(creator__isnull=False).count() == sum(counts.values())
+    cursor = SyncCursor.objects.get(shop=tiktok_shop, kind=AFFILIATE_CURSOR)
+    assert cursor.watermark is not None and cursor.watermark > utcnow() - timedelta(minutes=5)

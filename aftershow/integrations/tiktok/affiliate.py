@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django_tasks import task
 from pydantic import BaseModel, ConfigDict, Field
 
 from aftershow.audit.models import AuditAction, AuditEvent
@@ -36,7 +37,7 @@ from aftershow.creators.remote import (
 )
 from aftershow.integrations.models import SyncCursor
 from aftershow.integrations.tiktok.sync import TikTokConnector
-from aftershow.shops.models import Shop
+from aftershow.shops.models import Channel, Shop
 
 CREATOR_SEARCH_PATH = "/affiliate_seller/202406/marketplace_creators/search"
 TARGET_SEARCH_PATH = "/affiliate_seller/202409/target_collaborations/search"
@@ -334,3 +335,17 @@ class TikTokAffiliate:
             message=f"TikTok affiliate orders: {report.orders_seen} read in {report.pages} pages",
         )
         return report
+
+
+@task()
+def pull_affiliate_orders(shop_id: int) -> int:
+    """Thin: one shop's scheduled affiliate pull. Safe to run twice (idempotent writes)."""
+    return TikTokAffiliate(Shop.objects.get(pk=shop_id)).pull_orders().orders_seen
+
+
+def enqueue_affiliate_order_pulls() -> int:
+    """For the scheduler: one pull task per active TikTok shop."""
+    shops = list(Shop.objects.filter(is_active=True, channel=Channel.TIKTOK))
+    for shop in shops:
+        pull_affiliate_orders.enqueue(shop.pk)
+    return len(shops)
