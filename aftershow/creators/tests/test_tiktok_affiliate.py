@@ -256,3 +256,10 @@ def test_scheduled_pull_runs_through_the_queue_and_moves_the_watermark(  # type:
     assert Order.objects.filter(creator__isnull=False).count() == sum(counts.values())
     cursor = SyncCursor.objects.get(shop=tiktok_shop, kind=AFFILIATE_CURSOR)
     assert cursor.watermark is not None and cursor.watermark > utcnow() - timedelta(minutes=5)
+
+
+def test_affiliate_pull_is_scheduled() -> None:
+    from aftershow.core.management.commands.scheduler import SCHEDULE
+    from aftershow.integrations.tiktok.affiliate import enqueue_affiliate_order_pulls
+
+    assert enqueue_affiliate_order_pulls in [job for job, _fields, _why in SCHEDULE]

@@ -12,6 +12,7 @@ from django.db import close_old_connections
 from aftershow.alerts import tasks as alert_tasks
 from aftershow.commissions import tasks as commission_tasks
 from aftershow.integrations import jobs
+from aftershow.integrations.tiktok import affiliate as affiliate_jobs
 from aftershow.metrics import tasks as metrics_tasks
 from aftershow.risk import tasks as risk_tasks
 from aftershow.stocksync import jobs as stocksync_jobs
@@ -28,6 +29,7 @@ SCHEDULE = (
     (stocksync_jobs.enqueue_channel_order_pulls, {"minute": "*/5"}, "Shopify/Amazon/eBay sales"),
     (alert_tasks.enqueue_stock_alert_evaluation, {"minute": "*/5"}, "stock and ship-by alerts"),
     (alert_tasks.enqueue_due_alert_deliveries, {"minute": "*"}, "alert delivery retries"),
+    (affiliate_jobs.enqueue_affiliate_order_pulls, {"minute": "17"}, "affiliate attribution"),
     (metrics_tasks.enqueue_metrics_recompute, {"minute": "23"}, "creator metrics and tiers hourly"),
     (commission_tasks.enqueue_ledger_sync, {"minute": "7"}, "commissions earned and clawed back"),
     (
