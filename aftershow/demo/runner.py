@@ -37,6 +37,7 @@ from aftershow.core.timeutils import utcnow
 from aftershow.core.worker import WorkerThread
 from aftershow.creators.models import Creator, LiveSession, LiveSessionStatus
 from aftershow.creators.services import live_session_attribute_orders
+from aftershow.demo.alerts import demo_alerts_start, demo_alerts_summary
 from aftershow.demo.catalog import demo_catalog_create, demo_stock_receive, demo_warehouse_create
 from aftershow.demo.channels import demo_channels_start, demo_channels_summary
 from aftershow.demo.creators import demo_creators_attach, demo_creators_pull, demo_creators_summary
@@ -181,6 +182,7 @@ class DemoRun:
         # Stock on the shelf for the whole stream, so the burst ships rather than backorders.
         demo_stock_receive(warehouse=demo_warehouse_create(), units_per_sku=self.orders * 4)
         demo_channels_start()  # Shopify, Amazon and eBay sandboxes the stock sync keeps current
+        self.inbox = demo_alerts_start(orders=self.orders, mix=mix)  # local alert inbox
         login = _owner_login()
         self.step("sandbox started, shop connected")
         self._mix = mix
@@ -254,6 +256,7 @@ def print_summary(summary: DemoSummary, out: Output) -> None:
     out.write(demo_creators_summary())
     out.write(f"  time taken                 {summary.total_seconds:.1f} s\n")
     out.write(demo_channels_summary())
+    out.write(demo_alerts_summary())
     if summary.burst is not None:
         out.write("\n" + summary_text(summary.burst))
 
