@@ -26,7 +26,7 @@ WORK = ROOT / "benchmarks" / ".work"
 PG_PORT = os.environ.get("AFTERSHOW_BENCH_PG_PORT", "54339")
 
 # Each suite is a module in benchmarks/ with a main(engine) -> dict of figures.
-SUITES = ["ingest", "labels", "burst"]
+SUITES = ["ingest", "imports", "labels", "burst"]
 
 
 def machine() -> str:
@@ -193,6 +193,12 @@ DESCRIPTIONS = {
     "labels_1000_cpu_s_postgres": "the same in client CPU seconds, PostgreSQL",
     "labels_peak_rss_mb_sqlite": "peak resident memory of the labels benchmark, SQLite (MB)",
     "labels_peak_rss_mb_postgres": "peak resident memory of the labels benchmark, PostgreSQL (MB)",
+    "import_100k_rows_s": "import a 100,000-row Seller Center order export, SQLite (s)",
+    "import_100k_peak_rss_mb": "peak resident memory of that import's process, SQLite (MB)",
+    "import_100k_cpu_s": "CPU time of that import's process, SQLite (s)",
+    "import_100k_rows_s_postgres": "import a 100,000-row order export, PostgreSQL (s)",
+    "import_100k_cpu_s_postgres": "CPU time of that import's process, PostgreSQL (s)",
+    "import_100k_peak_rss_mb_postgres": "peak resident memory of that import, PostgreSQL (MB)",
 }
 
 

@@ -8,8 +8,8 @@ per unit, and each unit gets:
   API keeps its API line ids, so the file updates those lines and adds none), or else
 - a provisional id ``file:<SKU ID>:<n>`` (n = 1…quantity), stable across re-imports.
 
-A provisional line is meant to be adopted by the API line of the same order and SKU when the API
-later sends the order (see docs/decisions-imports.md: that needs a rule in ``orders_upsert``).
+A provisional line is adopted by the API line of the same order and SKU when the API later sends
+the order (``orders_upsert``, oldest provisional line first): one line per unit either way.
 
 Fields the export lacks (ship-by and collect-by deadlines, warehouse id, combine group, flags)
 keep what aftershow has; a file-only order gets an estimated ship-by deadline.
@@ -26,9 +26,10 @@ from aftershow.imports.models import ReturnSource
 from aftershow.imports.orders import FileOrder, SkuRow
 from aftershow.imports.values import ZERO, split_cents
 from aftershow.orders.models import Order, OrderLine, PlatformStatus
+from aftershow.orders.services import PROVISIONAL_LINE_PREFIX
 from aftershow.orders.types import IncomingLine, IncomingOrder
 
-PROVISIONAL_LINE_PREFIX = "file:"
+__all__ = ["PROVISIONAL_LINE_PREFIX", "order_returns", "stored_state", "to_incoming"]
 # Buyers known only by their TikTok username (the export has no user id): a separate key space.
 BUYER_USERNAME_PREFIX = "username:"
 # The export has no ship-by deadline; a file-only order gets TikTok US's default handling time

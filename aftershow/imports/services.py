@@ -48,7 +48,7 @@ from aftershow.shops.models import Channel, Shop
 
 # Orders per orders_upsert call: big enough to amortise its queries, small enough to keep a
 # batch's objects (a few MB) out of the way of the memory bound.
-ORDER_BATCH = 500
+ORDER_BATCH = 1000
 
 
 def import_file(

@@ -46,7 +46,6 @@ from aftershow.orders.models import (
     OrderLine,
 )
 
-
 # The order fields allocation reads (the orders' warehouse, age, state, and the ledger's text).
 _ALLOCATION_ORDER_FIELDS = (
     "shop__channel",

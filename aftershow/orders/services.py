@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from aftershow.catalog.models import ChannelListing, Sku
 from aftershow.inventory.services import order_deallocate, order_lines_allocate
+from aftershow.orders.bulk import RowInsert
 from aftershow.orders.models import (
     Address,
     Buyer,
@@ -22,7 +23,12 @@ from aftershow.orders.models import (
     PlatformStatus,
 )
 from aftershow.orders.types import IncomingAddress, IncomingLine, IncomingOrder
+from aftershow.risk.models import AddressCorrection
 from aftershow.shops.models import Shop
+
+# The id prefix of a line stored from a file export (no line ids there) until the platform's
+# own line takes it over: see ``_adopt`` and aftershow/imports/reconcile.py.
+PROVISIONAL_LINE_PREFIX = "file:"
 
 # Order fields copied as they are from the incoming order on every accepted update.
 _COPIED_FIELDS = (
@@ -152,7 +158,6 @@ def orders_upsert(
 
 def _upsert_batch(*, shop: Shop, batch: list[IncomingOrder], source: ChangeSource) -> UpsertResult:
     result = UpsertResult()
-    buyers = _buyers_for(shop=shop, batch=batch)
     sku_ids = _sku_ids_for(shop=shop, lines=(line for order in batch for line in order.lines))
     existing = {
         order.remote_order_id: order
@@ -160,31 +165,21 @@ def _upsert_batch(*, shop: Shop, batch: list[IncomingOrder], source: ChangeSourc
         .filter(shop=shop, remote_order_id__in=[o.remote_order_id for o in batch])
         .select_related("shipping_address")
     }
+    new_order_ids = _orders_insert(
+        shop=shop,
+        batch=[data for data in batch if data.remote_order_id not in existing],
+        sku_ids=sku_ids,
+        source=source,
+    )
+    result.created = len(new_order_ids)
+
+    platform_addresses = _platform_addresses(existing.values())
     changes: list[OrderStatusChange] = []
-    new_orders: list[tuple[Order, IncomingOrder]] = []
     updated_orders: list[tuple[Order, IncomingOrder, set[str]]] = []
     new_addresses: list[tuple[Order, Address]] = []
-
     for data in batch:
         order = existing.get(data.remote_order_id)
         if order is None:
-            order = Order(shop=shop, remote_order_id=data.remote_order_id)
-            _copy(order, data)
-            order.buyer_id = buyers.get(data.buyer_user_id)
-            order.state = _state_for_status(data.platform_status, OrderState.NEW)
-            if not data.address.is_empty:
-                new_addresses.append((order, _new_address(data.address)))
-            new_orders.append((order, data))
-            changes.append(
-                OrderStatusChange(
-                    order=order,
-                    source=source,
-                    to_status=data.platform_status,
-                    to_state=order.state,
-                    reason="first seen",
-                )
-            )
-            result.created += 1
             continue
         if data.remote_updated_at < order.remote_updated_at:
             result.stale += 1
@@ -194,7 +189,8 @@ def _upsert_batch(*, shop: Shop, batch: list[IncomingOrder], source: ChangeSourc
         order.state = _state_for_status(data.platform_status, order.state)
         if order.state != previous_state:
             changed.add("state")
-        if _address_differs(order.shipping_address, data.address):
+        platform_address = platform_addresses.get(order.pk, order.shipping_address)
+        if _address_differs(platform_address, data.address):
             new_addresses.append((order, _new_address(data.address)))
             changed.add("shipping_address")
         if previous_status != order.platform_status or previous_state != order.state:
@@ -213,9 +209,6 @@ def _upsert_batch(*, shop: Shop, batch: list[IncomingOrder], source: ChangeSourc
     created_addresses = Address.objects.bulk_create([address for _, address in new_addresses])
     for (order, _), address in zip(new_addresses, created_addresses, strict=True):
         order.shipping_address = address
-    # bulk_create fills in the primary keys, and the status changes and lines built against
-    # the unsaved orders pick them up when they are created in turn.
-    Order.objects.bulk_create([order for order, _ in new_orders])
     # Row by row, and only what changed: a poll re-reading orders it already has writes
     # nothing, and Django's bulk_update (one CASE per field) is far slower than this.
     now = timezone.now()
@@ -226,15 +219,11 @@ def _upsert_batch(*, shop: Shop, batch: list[IncomingOrder], source: ChangeSourc
             result.updated += 1
         else:
             result.unchanged += 1
-    _upsert_lines(
-        [(order, data) for order, data in new_orders]
-        + [(order, data) for order, data, _ in updated_orders],
-        sku_ids,
-    )
+    _upsert_lines([(order, data) for order, data, _ in updated_orders], sku_ids)
     OrderStatusChange.objects.bulk_create(changes)
     # Stock, in this same transaction: new orders reserve theirs (or are backordered), orders
     # that became cancelled release it. Both are idempotent.
-    order_lines_allocate(order_ids=[order.pk for order, _ in new_orders], actor_label=source)
+    order_lines_allocate(order_ids=new_order_ids, actor_label=source)
     order_deallocate(
         order_ids=[
             order.pk
@@ -244,6 +233,109 @@ def _upsert_batch(*, shop: Shop, batch: list[IncomingOrder], source: ChangeSourc
         actor_label=source,
     )
     return result
+
+
+_ADDRESS_COLUMNS = (
+    "name",
+    "phone",
+    "line1",
+    "line2",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+    "full_address",
+    "match_key",
+)
+_ORDER_COLUMNS = ("shop", "remote_order_id", "buyer", "shipping_address", "state", *_COPIED_FIELDS)
+_LINE_COLUMNS = ("order", "remote_line_id", "sku", *_LINE_FIELDS)
+_CHANGE_COLUMNS = ("order", "source", "to_status", "to_state", "reason")
+
+
+def _orders_insert(
+    *, shop: Shop, batch: list[IncomingOrder], sku_ids: dict[str, int], source: ChangeSource
+) -> list[int]:
+    """Store orders aftershow has not seen, with their address, lines and first history row.
+
+    Plain rows through ``RowInsert`` rather than models through ``bulk_create``: this is the
+    ingest's hot path (a pull of new orders, a file import), and Django's per-value field
+    preparation and model instantiation were most of its time. Returns the new orders' ids.
+    """
+    if not batch:
+        return []
+    buyers = _buyers_for(shop=shop, batch=batch)
+    with_address = [data for data in batch if not data.address.is_empty]
+    address_ids = RowInsert(Address, _ADDRESS_COLUMNS).execute_returning_ids(
+        (
+            *(getattr(data.address, name) for name in _ADDRESS_COLUMNS[:-1]),
+            address_match_key(data.address),
+        )
+        for data in with_address
+    )
+    address_of = {
+        data.remote_order_id: address_id
+        for data, address_id in zip(with_address, address_ids, strict=True)
+    }
+    states = [_state_for_status(data.platform_status, OrderState.NEW) for data in batch]
+    order_ids = RowInsert(Order, _ORDER_COLUMNS).execute_returning_ids(
+        (
+            shop.pk,
+            data.remote_order_id,
+            buyers.get(data.buyer_user_id),
+            address_of.get(data.remote_order_id),
+            state,
+            *(getattr(data, name) for name in _COPIED_FIELDS),
+        )
+        for data, state in zip(batch, states, strict=True)
+    )
+    RowInsert(OrderLine, _LINE_COLUMNS).execute(
+        (
+            order_id,
+            line.remote_line_id,
+            sku_ids.get(line.remote_sku_id) or None,
+            *(getattr(line, name) for name in _LINE_FIELDS),
+        )
+        for data, order_id in zip(batch, order_ids, strict=True)
+        for line in data.lines
+    )
+    RowInsert(OrderStatusChange, _CHANGE_COLUMNS).execute(
+        (order_id, source, data.platform_status, state, "first seen")
+        for data, order_id, state in zip(batch, order_ids, states, strict=True)
+    )
+    return order_ids
+
+
+def _platform_addresses(orders: Iterable[Order]) -> dict[int, Address | None]:
+    """The last address the platform sent, for orders whose address a reviewer corrected.
+
+    A correction points the order at a new row; the platform's own stays as the correction's
+    ``from_address``. An incoming order is compared with that one, so re-reading an unchanged
+    order keeps the reviewer's address, while a real change on the platform (the buyer edited
+    the address) still replaces it. Orders without a correction are not in the result.
+    """
+    current = {order.pk: order.shipping_address_id for order in orders}
+    if not current:
+        return {}
+    corrected_from: dict[tuple[int, int], int | None] = {
+        (order_id, to_id): from_id
+        for order_id, from_id, to_id in AddressCorrection.objects.filter(
+            order_id__in=current
+        ).values_list("order_id", "from_address_id", "to_address_id")
+    }
+    if not corrected_from:
+        return {}
+    platform_ids: dict[int, int | None] = {}
+    for order_id, address_id in current.items():
+        found: int | None = address_id
+        seen: set[int] = set()
+        # Corrections can follow one another: walk back to the row before the first one.
+        while found is not None and (order_id, found) in corrected_from and found not in seen:
+            seen.add(found)
+            found = corrected_from[(order_id, found)]
+        if found != address_id:
+            platform_ids[order_id] = found
+    rows = Address.objects.in_bulk([pk for pk in platform_ids.values() if pk is not None])
+    return {order_id: rows[pk] if pk is not None else None for order_id, pk in platform_ids.items()}
 
 
 def _copy(order: Order, data: IncomingOrder) -> set[str]:
@@ -265,11 +357,9 @@ def _buyers_for(*, shop: Shop, batch: Iterable[IncomingOrder]) -> dict[str, int]
     }
     if not keys:
         return {}
-    Buyer.objects.bulk_create(
-        [
-            Buyer(channel=shop.channel, buyer_key=key, nickname=order.buyer_nickname)
-            for key, order in keys.values()
-        ],
+    # A buyer already known (or inserted by a concurrent ingest) is left as it is.
+    RowInsert(Buyer, ("channel", "buyer_key", "nickname")).execute(
+        ((shop.channel, key, order.buyer_nickname) for key, order in keys.values()),
         ignore_conflicts=True,
     )
     ids = dict(
@@ -303,12 +393,18 @@ def _upsert_lines(orders: list[tuple[Order, IncomingOrder]], sku_ids: dict[str, 
         (line.order_id, line.remote_line_id): line
         for line in OrderLine.objects.filter(order__in=[order for order, _ in orders if order.pk])
     }
+    provisional = _provisional_lines(existing.values())
     to_create: list[OrderLine] = []
     for order, data in orders:
+        incoming_ids = {incoming.remote_line_id for incoming in data.lines}
         for incoming in data.lines:
             values = {name: getattr(incoming, name) for name in _LINE_FIELDS}
             values["sku_id"] = sku_ids.get(incoming.remote_sku_id) or None
             line = existing.get((order.pk, incoming.remote_line_id))
+            if line is None and order.pk in provisional:
+                line = _adopt(provisional[order.pk], incoming, incoming_ids)
+                if line is not None:
+                    values["remote_line_id"] = incoming.remote_line_id
             if line is None:
                 to_create.append(
                     OrderLine(order=order, remote_line_id=incoming.remote_line_id, **values)
@@ -320,3 +416,37 @@ def _upsert_lines(orders: list[tuple[Order, IncomingOrder]], sku_ids: dict[str, 
             if changed:
                 OrderLine.objects.filter(pk=line.pk).update(**changed)
     OrderLine.objects.bulk_create(to_create)
+
+
+def _provisional_lines(lines: Iterable[OrderLine]) -> dict[int, list[OrderLine]]:
+    """Lines a file import stored under a provisional id, per order, oldest first."""
+    found: dict[int, list[OrderLine]] = {}
+    for line in lines:
+        if line.remote_line_id.startswith(PROVISIONAL_LINE_PREFIX):
+            found.setdefault(line.order_id, []).append(line)
+    for candidates in found.values():
+        candidates.sort(key=lambda line: line.pk)
+    return found
+
+
+def _adopt(
+    candidates: list[OrderLine], incoming: IncomingLine, incoming_ids: set[str]
+) -> OrderLine | None:
+    """The provisional line (same SKU, oldest first) that becomes this new platform line.
+
+    A file import stores an order's units as ``file:…`` lines; when the platform later sends
+    the order, each of its unknown line ids takes over one such line instead of adding a line
+    beside it, so the order keeps one line per unit and the line's allocation follows it (no
+    stock taken twice). A line the incoming order itself names is never adopted.
+    """
+    if incoming.remote_line_id.startswith(PROVISIONAL_LINE_PREFIX):
+        return None
+    for index, line in enumerate(candidates):
+        same_sku = (
+            line.remote_sku_id == incoming.remote_sku_id
+            if line.remote_sku_id
+            else line.seller_sku == incoming.seller_sku
+        )
+        if same_sku and line.remote_line_id not in incoming_ids:
+            return candidates.pop(index)
+    return None

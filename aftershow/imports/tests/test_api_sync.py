@@ -66,11 +66,6 @@ def test_file_first_then_api_is_one_order_per_id(tiktok_sandbox, tiktok_shop, la
         assert order.ship_by is not None and int(order.ship_by.timestamp()) == wire["rts_sla_time"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs orders_upsert to adopt a provisional file line for the API line of the same "
-    "order and SKU (docs/decisions-imports.md); until then the API adds its lines beside them",
-)
 def test_file_first_then_api_has_no_duplicate_lines(tiktok_sandbox, tiktok_shop, landed) -> None:
     plan, path = landed
     import_export(tiktok_shop, path)

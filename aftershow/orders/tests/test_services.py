@@ -161,3 +161,84 @@ def test_broken_address_is_still_ingested(shop):
     stored = Order.objects.select_related("shipping_address").get()
     assert stored.shipping_address is not None
     assert stored.shipping_address.postal_code == ""
+
+
+def test_the_platform_line_adopts_the_files_provisional_line_and_its_stock(shop):
+    from aftershow.inventory.models import StockAllocation, StockMovement, Warehouse
+    from aftershow.inventory.services import stock_receive
+    from aftershow.inventory.tests.helpers import level_of, make_sku
+
+    warehouse = Warehouse.objects.create(code="MAIN", name="Main", is_default=True)
+    tee = make_sku("TEE-BLK-M")
+    stock_receive(sku=tee, warehouse=warehouse, quantity=10)
+    from_file = incoming(
+        "100",
+        status="AWAITING_SHIPMENT",
+        lines=[line("file:9001:1"), line("file:9001:2"), line("file:9002:1", "CAP", "9002")],
+    )
+    orders_upsert(shop=shop, incoming=[from_file], source=ChangeSource.IMPORT)
+    provisional = dict(OrderLine.objects.values_list("remote_line_id", "pk"))
+    assert level_of(tee, warehouse) == (10, 2, 0)
+
+    from_api = dataclasses.replace(
+        from_file,
+        remote_updated_at=T0 + timedelta(minutes=5),
+        lines=[line("5770001"), line("5770002"), line("5770003", "CAP", "9002")],
+    )
+    orders_upsert(shop=shop, incoming=[from_api], source=ChangeSource.POLL)
+
+    # One line per unit, renamed in place (oldest provisional line of the SKU first).
+    assert dict(OrderLine.objects.values_list("remote_line_id", "pk")) == {
+        "5770001": provisional["file:9001:1"],
+        "5770002": provisional["file:9001:2"],
+        "5770003": provisional["file:9002:1"],
+    }
+    # The allocations stayed on their lines: no stock taken twice.
+    assert level_of(tee, warehouse) == (10, 2, 0)
+    assert StockAllocation.objects.count() == 2
+    assert StockMovement.objects.filter(kind="allocation").count() == 2
+
+
+def test_an_api_line_of_another_sku_does_not_adopt_a_provisional_line(shop):
+    from_file = incoming("100", status="AWAITING_SHIPMENT", lines=[line("file:9001:1")])
+    orders_upsert(shop=shop, incoming=[from_file], source=ChangeSource.IMPORT)
+    from_api = dataclasses.replace(
+        from_file,
+        remote_updated_at=T0 + timedelta(minutes=5),
+        lines=[line("5770001", "CAP", "9002")],
+    )
+    orders_upsert(shop=shop, incoming=[from_api], source=ChangeSource.POLL)
+    assert sorted(OrderLine.objects.values_list("remote_line_id", flat=True)) == [
+        "5770001",
+        "file:9001:1",
+    ]
+
+
+def test_a_corrected_address_survives_a_re_read_but_not_a_platform_change(shop):
+    from aftershow.orders.models import Address
+    from aftershow.risk.models import AddressCorrection
+
+    first = incoming("100", status="AWAITING_SHIPMENT", address=LA)
+    orders_upsert(shop=shop, incoming=[first], source=ChangeSource.POLL)
+    order = Order.objects.get()
+    fixed = Address.objects.create(line1="1600 W Sunset Blvd Apt 2", city="Los Angeles")
+    AddressCorrection.objects.create(
+        order=order, from_address=order.shipping_address, to_address=fixed
+    )
+    Order.objects.filter(pk=order.pk).update(shipping_address=fixed)
+
+    # The poll's overlap reads the same version again: nothing to change.
+    result = orders_upsert(shop=shop, incoming=[first], source=ChangeSource.POLL)
+    assert (result.updated, result.unchanged) == (0, 1)
+    assert Order.objects.get().shipping_address_id == fixed.pk
+
+    moved = dataclasses.replace(
+        first,
+        remote_updated_at=T0 + timedelta(minutes=2),
+        address=dataclasses.replace(LA, line1="1 Main St"),
+    )
+    orders_upsert(shop=shop, incoming=[moved], source=ChangeSource.WEBHOOK)
+    stored = Order.objects.select_related("shipping_address").get()
+    assert stored.shipping_address is not None
+    assert stored.shipping_address.line1 == "1 Main St"
+    assert Address.objects.count() == 3

@@ -295,15 +295,6 @@ def test_cancel_needs_a_note_and_an_open_order(flagged, operator) -> None:  # ty
     assert fingerprint(confirmed) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "orders_upsert compares the incoming address with the order's current one, so the "
-        "next re-read of the order (the poll's 2-minute overlap, any webhook) points it back "
-        "at the platform's address. Needs a change in aftershow/orders/services.py: compare "
-        "with the last address the platform sent (AddressCorrection.from_address) instead."
-    ),
-)
 def test_a_later_pull_keeps_the_reviewers_address(operator, frozen_now) -> None:  # type: ignore[no-untyped-def]
     from decimal import Decimal
 
