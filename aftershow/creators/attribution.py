@@ -236,3 +236,44 @@ def _link(*, shop: Shop, remote_order_ids: Iterable[str]) -> AttributionResult:
                 )
                 result.lines_attributed += 1
     return result
+
+
+def affiliate_export_rows_attribute(*, shop: Shop) -> AttributionResult:
+    """Attribution from Seller Center's "Affiliate orders" export (the imports app's rows), for
+    shops connected by file instead of API: the same rows, the same rules, idempotent."""
+    from aftershow.imports.models import AffiliateOrderRow as ExportRow
+
+    rows = []
+    for export in ExportRow.objects.filter(shop=shop).exclude(creator_username="").order_by("id"):
+        if export.created_time is None or not export.remote_order_id:
+            continue
+        rows.append(
+            AffiliateOrderRow(
+                remote_order_id=export.remote_order_id,
+                remote_product_id=export.remote_product_id,
+                remote_sku_id=export.remote_sku_id,
+                order_status=export.order_status,
+                created_at=export.created_time,
+                delivered_at=export.delivered_time,
+                creator_username=export.creator_username.lstrip("@"),
+                content_type=export.content_type.upper(),
+                content_id=export.content_id,
+                open_collaboration_id="",
+                target_collaboration_id="",
+                quantity=export.quantity,
+                currency=export.currency,
+                price=export.price,
+                commission_rate=export.standard_commission_rate or Decimal("0.00"),
+                estimated_commission_base=export.est_commission_base,
+                estimated_paid_commission=export.est_standard_commission,
+                actual_commission_base=export.actual_commission_base
+                if export.commission_paid_time
+                else None,
+                actual_paid_commission=export.actual_commission
+                if export.commission_paid_time
+                else None,
+                refunded_quantity=export.quantity if export.is_fully_returned else 0,
+                returned_quantity=0,
+            )
+        )
+    return affiliate_orders_record(shop=shop, rows=rows)
