@@ -114,6 +114,9 @@ def affiliate_orders_record(*, shop: Shop, rows: Sequence[AffiliateOrderRow]) ->
     if not rows:
         return result
     with transaction.atomic():
+        # One writer per shop at a time (the hourly pull and a person's button): the rows are
+        # read, compared and inserted under this lock, so two pulls cannot insert one row twice.
+        _lock_shop(shop)
         creators = _creators_by_handle({row.creator_username for row in rows}, result)
         content_ids = {
             row.content_id for row in rows if row.content_type == LIVE and row.content_id
@@ -178,6 +181,12 @@ def affiliate_orders_record(*, shop: Shop, rows: Sequence[AffiliateOrderRow]) ->
     return result
 
 
+def _lock_shop(shop: Shop) -> None:
+    """The app's one lock helper: the shop row, FOR UPDATE (a no-op on SQLite, whose write
+    lock serialises writers anyway)."""
+    Shop.objects.select_for_update().filter(pk=shop.pk).values_list("pk", flat=True).first()
+
+
 def affiliate_orders_link(*, shop: Shop) -> AttributionResult:
     """Attribute orders that arrived after their affiliate rows (or were re-attributed)."""
     pending = set(
@@ -186,6 +195,7 @@ def affiliate_orders_link(*, shop: Shop) -> AttributionResult:
         )
     )
     with transaction.atomic():
+        _lock_shop(shop)
         return _link(shop=shop, remote_order_ids=pending)
 
 
