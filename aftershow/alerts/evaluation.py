@@ -12,10 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.utils.translation import gettext as _
 
-from aftershow.alerts.models import AlertKind, AlertLevel, AlertSettings, SkuAlertThreshold
+from aftershow.alerts.models import Alert, AlertKind, AlertLevel, AlertSettings, SkuAlertThreshold
 from aftershow.alerts.services import alert_raise, alert_rearm, alert_settings
 from aftershow.catalog.models import Sku
 from aftershow.core.timeutils import utcnow
@@ -29,6 +30,13 @@ from aftershow.inventory.planning import (
 )
 
 LEVELS = (AlertLevel.YELLOW, AlertLevel.ORANGE, AlertLevel.RED)
+STOCK_KINDS = (
+    AlertKind.LOW_STOCK,
+    AlertKind.VELOCITY,
+    AlertKind.STOCKOUT,
+    AlertKind.SHORTFALL,
+    AlertKind.REORDER,
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,37 @@ class Thresholds:
             AlertLevel.ORANGE: self.orange,
             AlertLevel.RED: self.red,
         }[level]
+
+
+class OpenAlerts:
+    """The open alerts of one evaluation pass, read once, so that a pass where nothing changed
+    costs no query per SKU and rule: a condition that still holds on an open alert, or is still
+    clear without one, is skipped. Raising and re-arming still go through the services, whose
+    unique constraint and conditional UPDATE stay the guarantee if the snapshot is stale."""
+
+    def __init__(self, *, now: datetime) -> None:
+        # Ship-by and other alerts raised elsewhere are never re-armed here: leave them out.
+        rows = Alert.objects.filter(rearmed_at__isnull=True, kind__in=STOCK_KINDS)
+        self.now = now
+        self.keys = {
+            (subject, kind, level)
+            for subject, kind, level in rows.values_list("subject_key", "kind", "level")
+        }
+
+    def fire(self, *, kind: AlertKind, level: AlertLevel, subject_key: str, **values: Any) -> Any:
+        if (subject_key, kind, level) in self.keys:
+            return None
+        alert = alert_raise(kind=kind, level=level, subject_key=subject_key, **values)
+        self.keys.add((subject_key, kind, level))
+        return alert
+
+    def clear(
+        self, *, subject_key: str, kind: AlertKind, level: AlertLevel, now: datetime | None = None
+    ) -> None:
+        if (subject_key, kind, level) not in self.keys:
+            return
+        alert_rearm(subject_key=subject_key, kind=kind, level=level, now=now or self.now)
+        self.keys.discard((subject_key, kind, level))
 
 
 def sku_key(sku_id: int) -> str:
@@ -72,16 +111,17 @@ def stock_alerts_evaluate(
     window = timedelta(minutes=config.velocity_window_minutes)
     recent = demand_by_sku(since=now - window, sku_ids=ids)
     overrides = {row.sku_id: row for row in SkuAlertThreshold.objects.filter(sku_id__in=ids)}
+    opened = OpenAlerts(now=now)
     raised = 0
     for sku in sku_list:
         available = stock.get(sku.pk, (0, 0))[0]
         thresholds = _thresholds(config, overrides.get(sku.pk))
-        raised += _threshold_rule(sku, available, thresholds, now)
+        raised += _threshold_rule(opened, sku, available, thresholds, now)
         sold = recent.get(sku.pk, 0)
-        raised += _velocity_rule(sku, sold, config, now)
-        raised += _stockout_rule(sku, available, sold, config, now)
-    raised += _reorder_rule(ids, now)
-    raised += shortfall_alerts_evaluate(now=now, config=config)
+        raised += _velocity_rule(opened, sku, sold, config, now)
+        raised += _stockout_rule(opened, sku, available, sold, config, now)
+    raised += _reorder_rule(opened, ids, now)
+    raised += shortfall_alerts_evaluate(now=now, config=config, opened=opened)
     return raised
 
 
@@ -90,12 +130,14 @@ def _thresholds(config: AlertSettings, own: SkuAlertThreshold | None) -> Thresho
     return Thresholds(yellow=source.yellow_below, orange=source.orange_below, red=source.red_below)
 
 
-def _threshold_rule(sku: Sku, available: int, thresholds: Thresholds, now: datetime) -> int:
+def _threshold_rule(
+    opened: OpenAlerts, sku: Sku, available: int, thresholds: Thresholds, now: datetime
+) -> int:
     raised = 0
     for level in LEVELS:
         limit = thresholds.below(level)
         if available < limit:
-            alert = alert_raise(
+            alert = opened.fire(
                 kind=AlertKind.LOW_STOCK,
                 level=level,
                 subject_key=sku_key(sku.pk),
@@ -118,17 +160,21 @@ def _threshold_rule(sku: Sku, available: int, thresholds: Thresholds, now: datet
             )
             raised += alert is not None
         else:
-            alert_rearm(subject_key=sku_key(sku.pk), kind=AlertKind.LOW_STOCK, level=level, now=now)
+            opened.clear(
+                subject_key=sku_key(sku.pk), kind=AlertKind.LOW_STOCK, level=level, now=now
+            )
     return raised
 
 
-def _velocity_rule(sku: Sku, sold: int, config: AlertSettings, now: datetime) -> int:
+def _velocity_rule(
+    opened: OpenAlerts, sku: Sku, sold: int, config: AlertSettings, now: datetime
+) -> int:
     if sold < config.velocity_units:
-        alert_rearm(
+        opened.clear(
             subject_key=sku_key(sku.pk), kind=AlertKind.VELOCITY, level=AlertLevel.RED, now=now
         )
         return 0
-    alert = alert_raise(
+    alert = opened.fire(
         kind=AlertKind.VELOCITY,
         level=AlertLevel.RED,
         subject_key=sku_key(sku.pk),
@@ -163,7 +209,7 @@ def projected_stockout(
 
 
 def _stockout_rule(
-    sku: Sku, available: int, sold: int, config: AlertSettings, now: datetime
+    opened: OpenAlerts, sku: Sku, available: int, sold: int, config: AlertSettings, now: datetime
 ) -> int:
     window = timedelta(minutes=config.velocity_window_minutes)
     runs_out = projected_stockout(available=available, sold=sold, window=window, now=now)
@@ -173,10 +219,10 @@ def _stockout_rule(
         # Out already: the red threshold alert says so; a projection adds nothing.
         return 0
     if runs_out is None or runs_out > horizon:
-        alert_rearm(subject_key=key, kind=AlertKind.STOCKOUT, level=AlertLevel.ORANGE, now=now)
+        opened.clear(subject_key=key, kind=AlertKind.STOCKOUT, level=AlertLevel.ORANGE, now=now)
         return 0
     minutes = int((runs_out - now).total_seconds() // 60)
-    alert = alert_raise(
+    alert = opened.fire(
         kind=AlertKind.STOCKOUT,
         level=AlertLevel.ORANGE,
         subject_key=key,
@@ -201,14 +247,14 @@ def _stockout_rule(
     return int(alert is not None)
 
 
-def _reorder_rule(sku_ids: list[int], now: datetime) -> int:
+def _reorder_rule(opened: OpenAlerts, sku_ids: list[int], now: datetime) -> int:
     raised = 0
     for row in replenishment_suggestions(now=now, sku_ids=sku_ids):
         key = sku_key(row.sku.pk)
         if not row.needs_reorder:
-            alert_rearm(subject_key=key, kind=AlertKind.REORDER, level=AlertLevel.YELLOW, now=now)
+            opened.clear(subject_key=key, kind=AlertKind.REORDER, level=AlertLevel.YELLOW, now=now)
             continue
-        alert = alert_raise(
+        alert = opened.fire(
             kind=AlertKind.REORDER,
             level=AlertLevel.YELLOW,
             subject_key=key,
@@ -237,10 +283,13 @@ def _reorder_rule(sku_ids: list[int], now: datetime) -> int:
     return raised
 
 
-def shortfall_alerts_evaluate(*, now: datetime, config: AlertSettings | None = None) -> int:
+def shortfall_alerts_evaluate(
+    *, now: datetime, config: AlertSettings | None = None, opened: OpenAlerts | None = None
+) -> int:
     """Planned lives within the next ``shortfall_days_ahead`` days whose plan needs more of a
     SKU than is available: one red alert per session x SKU, re-armed once stock covers it."""
     config = config or alert_settings()
+    opened = opened or OpenAlerts(now=now)
     raised = 0
     horizon = now + timedelta(days=config.shortfall_days_ahead)
     for session in planned_sessions_between(now, horizon):
@@ -248,9 +297,9 @@ def shortfall_alerts_evaluate(*, now: datetime, config: AlertSettings | None = N
         for line in plan.lines:
             key = f"session:{session.pk}:sku:{line.sku.pk}"
             if line.shortfall <= 0:
-                alert_rearm(subject_key=key, kind=AlertKind.SHORTFALL, level=AlertLevel.RED)
+                opened.clear(subject_key=key, kind=AlertKind.SHORTFALL, level=AlertLevel.RED)
                 continue
-            alert = alert_raise(
+            alert = opened.fire(
                 kind=AlertKind.SHORTFALL,
                 level=AlertLevel.RED,
                 subject_key=key,
