@@ -3,7 +3,8 @@ quirks) imported in one transaction, in seconds (wall clock and CPU of the proce
 ``REPEATS`` imports of the same file into fresh shops) and in peak resident memory of the whole
 process.
 
-Run by benchmarks/run.py as `python -m benchmarks.imports sqlite|postgres`; prints one JSON line.
+Run by benchmarks/run.py as `python -m benchmarks.imports sqlite|postgres [repeats]`; prints one
+JSON line.
 The targets (issue 6) are for SQLite, whose keys carry no suffix; PostgreSQL's end in
 ``_postgres``.
 """
@@ -65,14 +66,14 @@ def import_once(path: Path, written: int, number: int) -> tuple[float, float]:
     return elapsed, cpu
 
 
-def main(engine: str) -> dict[str, float]:
+def main(engine: str, repeats: int = REPEATS) -> dict[str, float]:
     call_command("migrate", verbosity=0)
     suffix = "" if engine == "sqlite" else f"_{engine}"
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "All order-2026-03-06-22_00.csv"
         written = write_rows(islice(synthetic_rows(ORDERS, seed=1), ROWS), path)
         print(f"  file: {path.stat().st_size / 1e6:.0f} MB", file=sys.stderr, flush=True)
-        runs = [import_once(path, written, number) for number in range(REPEATS)]
+        runs = [import_once(path, written, number) for number in range(repeats)]
     return {
         f"import_100k_rows_s{suffix}": round(statistics.median(run[0] for run in runs), 2),
         f"import_100k_cpu_s{suffix}": round(statistics.median(run[1] for run in runs), 2),
@@ -81,4 +82,5 @@ def main(engine: str) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(sys.argv[1])))
+    # An optional second argument imports the file fewer (or more) times than REPEATS.
+    print(json.dumps(main(sys.argv[1], *(int(argument) for argument in sys.argv[2:3]))))
