@@ -175,3 +175,23 @@ def test_inbox_lists_alerts_with_delivery_status_and_the_local_inbox(
     assert "Urgent restock" not in filtered
     local = client.get(reverse("alerts:local_inbox")).content.decode()
     assert "Red stock alert: TEE-BLK-M has 45 left" in local
+
+
+def test_editing_without_a_url_keeps_the_stored_one(client: Client, owner: User) -> None:
+    destination = destination_create(name="Ops", url="ntfy://ops-topic")
+    client.force_login(owner)
+    url = reverse("alerts:destination_edit", kwargs={"pk": destination.pk})
+    assert client.post(url, {"name": "Ops night", "url": ""}).status_code == 302
+    destination.refresh_from_db()
+    assert (destination.name, destination.url, destination.is_active) == (
+        "Ops night",
+        "ntfy://ops-topic",
+        False,
+    )
+    client.post(url, {"name": "Ops night", "url": "ntfy://night-topic", "is_active": "on"})
+    destination.refresh_from_db()
+    assert (destination.url, destination.is_active) == ("ntfy://night-topic", True)
+    bad = client.post(url, {"name": "Ops night", "url": "nope://", "is_active": "on"})
+    assert bad.status_code == 200
+    destination.refresh_from_db()
+    assert destination.url == "ntfy://night-topic"
