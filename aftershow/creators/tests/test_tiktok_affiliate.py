@@ -263,3 +263,31 @@ def test_affiliate_pull_is_scheduled() -> None:
     from aftershow.integrations.tiktok.affiliate import enqueue_affiliate_order_pulls
 
     assert enqueue_affiliate_order_pulls in [job for job, _fields, _why in SCHEDULE]
+
+
+def test_import_from_tiktok_button(  # type: ignore[no-untyped-def]
+    client, tiktok_sandbox, tiktok_remote_shop, tiktok_shop, catalog
+):
+    from django.urls import reverse
+
+    from aftershow.orders.tests.factories import UserFactory
+
+    desk = tiktok_sandbox.affiliate
+    desk.add_creator("glowwithmia", follower_count=250_000)
+    start = to_unix(utcnow() - timedelta(days=1))
+    desk.add_target_collaboration(
+        tiktok_remote_shop.id,
+        name="Holiday push",
+        creators=["glowwithmia"],
+        products={"88888888": 1200},
+        start_time=start,
+        end_time=start + 86400 * 10,
+    )
+    client.force_login(UserFactory(owner=True))
+    response = client.post(
+        reverse("creators:import_tiktok"), {"shop": tiktok_shop.pk, "keyword": ""}, follow=True
+    )
+    page = response.content.decode()
+    assert "From TikTok: 1 new creators, 0 updated; 1 new collaborations with 0 rates." in page
+    assert "Products not mapped to a SKU, their rates were skipped: 88888888" in page
+    assert Collaboration.objects.get().creator.handle == "glowwithmia"
