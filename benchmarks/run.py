@@ -26,7 +26,7 @@ WORK = ROOT / "benchmarks" / ".work"
 PG_PORT = os.environ.get("AFTERSHOW_BENCH_PG_PORT", "54339")
 
 # Each suite is a module in benchmarks/ with a main(engine) -> dict of figures.
-SUITES = ["ingest", "imports", "labels", "burst"]
+SUITES = ["ingest", "imports", "labels", "burst", "sync"]
 
 
 def machine() -> str:
@@ -162,6 +162,13 @@ def finish(
 
 
 DESCRIPTIONS = {
+    "sync_p50_s": "sale → all 4 channels updated during a 1,000-order burst, median (s)",
+    "sync_p99_s": "sale → all 4 channels updated during a 1,000-order burst, p99 (s)",
+    "api_calls_per_sale_per_channel": "outbound API calls (retries included) per sale per channel",
+    "alloc_orders_per_s_sqlite": "allocation at ingest (order + stock + ledger), SQLite (orders/s)",
+    "alloc_orders_per_s_postgres": "allocation at ingest, PostgreSQL, 2 processes (orders/s)",
+    "raw_alloc_tx_per_s_sqlite": "raw SQL: conditional UPDATE + ledger INSERT, SQLite (tx/s)",
+    "raw_alloc_tx_per_s_postgres": "raw SQL loop, PostgreSQL, 2 worker processes (tx/s)",
     "pull_1000_s_sqlite": "pull 1,000 orders from the sandbox into the database, SQLite (s)",
     "pull_10000_s_sqlite": "pull 10,000 orders, SQLite (s)",
     "pull_1000_s_postgres": "pull 1,000 orders, PostgreSQL (s)",

@@ -65,7 +65,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BURST = 1_000
 SKU_COUNT = 5
 START_STOCK = 5_000
-ALLOC_ORDERS = 2_000
+ALLOC_ORDERS = int(os.environ.get("SYNC_BENCH_ALLOC_ORDERS", "1000"))
 RAW_TX = 2_000
 CHANNELS = ("tiktok", "shopify", "amazon", "ebay")
 
@@ -252,7 +252,9 @@ def sync_burst(warehouse: Warehouse) -> dict[str, float]:
         if any(values != expected for values in finals.values()):
             raise SystemExit(f"channels ended on {finals}, expected {expected}")
         print(
-            f"  burst: {BURST} orders in {burst_seconds:.1f} s; calls per channel {calls}",
+            f"  burst: {BURST} orders in {burst_seconds:.1f} s; calls per channel {calls}; "
+            f"sale -> all channels p50 {statistics.median(latencies):.3f} s, "
+            f"p99 {percentile(latencies, 0.99):.3f} s, max {max(latencies):.3f} s",
             file=sys.stderr,
             flush=True,
         )
