@@ -34,28 +34,6 @@ ORDERS = 60
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _shipping_refuses_orders_once_on_hold() -> bool:
-    """TikTok keeps ``is_on_hold_order`` true after the hold ends (orders/release.py), and the
-    sandbox sets it on every order that sat in the remorse hour. While ``packages_ship`` treats
-    the flag as "on hold now", no API order can ship and the API-mode tests below cannot pass."""
-    from aftershow.fulfillment.shipping import _order_refusal
-
-    order = Order(
-        remote_order_id="1",
-        state=OrderState.CONFIRMED,
-        platform_status="AWAITING_SHIPMENT",
-        is_on_hold_order=True,
-    )
-    return _order_refusal(order) is not None
-
-
-SHIPPING_HOLD_BUG = pytest.mark.xfail(
-    _shipping_refuses_orders_once_on_hold(),
-    reason="packages_ship refuses orders whose is_on_hold_order is still true after the hold",
-    strict=True,
-)
-
-
 @pytest.fixture
 def sandbox() -> Iterator[TikTokSandbox]:
     sandbox = TikTokSandbox(
@@ -96,7 +74,6 @@ def run(shop: Shop, tmp_path: Path) -> BurstSummary:
     )
 
 
-@SHIPPING_HOLD_BUG
 def test_the_whole_burst_ships_and_tiktok_accepts_every_tracking_number(
     sandbox: TikTokSandbox,
     burst: tuple[Shop, list[str]],
@@ -180,7 +157,6 @@ def test_the_whole_burst_ships_and_tiktok_accepts_every_tracking_number(
     assert sandbox.fulfillment.ship_requests == pushes
 
 
-@SHIPPING_HOLD_BUG
 def test_the_command_processes_the_burst_with_its_own_worker(
     burst: tuple[Shop, list[str]], tmp_path: Path
 ) -> None:
@@ -204,7 +180,6 @@ def test_the_command_processes_the_burst_with_its_own_worker(
     ]
 
 
-@SHIPPING_HOLD_BUG
 def test_the_button_and_the_api_process_the_burst_and_packers_may_not(
     burst: tuple[Shop, list[str]], worker: WorkerThread, client: Client, settings: Any
 ) -> None:
