@@ -232,3 +232,21 @@ def test_ended_session_cannot_start_again(owner_client: Client) -> None:
     assert "This session is Ended; it cannot become Live." in response.content.decode()
     session.refresh_from_db()
     assert session.status == LiveSessionStatus.ENDED
+
+
+def test_list_and_live_figures_have_query_budgets(
+    owner_client: Client, django_assert_max_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    for number in range(60):
+        CreatorFactory(handle=f"creator.{number:02d}")
+    with django_assert_max_num_queries(8):
+        assert owner_client.get(reverse("creators:list")).status_code == 200
+    session = LiveSessionFactory(status=LiveSessionStatus.LIVE, ends_at=None)
+    for _ in range(20):
+        order = OrderFactory(shop=session.shop, placed_at=session.starts_at)
+        OrderLineFactory(order=order, sku=SkuFactory(), live_session=session)
+    with django_assert_max_num_queries(14):
+        assert (
+            owner_client.get(reverse("creators:session_stats", args=[session.pk])).status_code
+            == 200
+        )
