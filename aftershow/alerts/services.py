@@ -20,7 +20,7 @@ from functools import partial
 from typing import Any
 
 import apprise
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Min, Q
 from django.utils.translation import gettext as _
 
@@ -353,9 +353,9 @@ def stock_evaluation_request() -> bool:
     """
     now = utcnow()
     stale = now - STALE_QUEUE
-    queue = EvaluationQueue.objects.filter(pk=1)
-    if queue.filter(queued=True, queued_at__gte=stale).exists():
+    if _evaluation_queued(since=stale):
         return False
+    queue = EvaluationQueue.objects.filter(pk=1)
     if not queue.exists():
         EvaluationQueue.objects.bulk_create([EvaluationQueue(pk=1)], ignore_conflicts=True)
     claimed = (
@@ -367,6 +367,19 @@ def stock_evaluation_request() -> bool:
 
         evaluate_stock_alerts.enqueue()
     return claimed
+
+
+def _evaluation_queued(*, since: datetime) -> bool:
+    """``EvaluationQueue.objects.filter(pk=1, queued=True, queued_at__gte=since).exists()``
+    in plain SQL: it runs after every committed stock change, and building the ORM query cost
+    ten times the database's own round trip (``benchmarks/alerts.py``)."""
+    table = connection.ops.quote_name(EvaluationQueue._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {table} WHERE id = 1 AND queued AND queued_at >= %s",  # noqa: S608
+            [connection.ops.adapt_datetimefield_value(since)],
+        )
+        return cursor.fetchone() is not None
 
 
 def stock_evaluation_started(*, margin: timedelta) -> datetime | None:
