@@ -28,12 +28,12 @@ from django.db.models import (
     BooleanField,
     Count,
     DecimalField,
-    Exists,
     ExpressionWrapper,
     F,
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
 )
@@ -176,25 +176,43 @@ class Scope:
         return condition
 
 
-def returned_q(
-    order_ref: str = "pk", shop_ref: str = "shop_id", remote_ref: str = "remote_order_id"
-) -> Q:
-    """True for an order that has a return on record (either source)."""
-    recorded = OrderReturn.objects.filter(order_id=OuterRef(order_ref))
+def returned_order_ids() -> tuple[QuerySet[Any], QuerySet[Any]]:
+    """Ids of orders with a return on record: ``risk.OrderReturn`` rows, and imported
+    ``ReturnRecord`` rows (quantity > 0, not withdrawn, not a cancellation) matched to their order
+    by shop and TikTok order id.
+
+    Both are uncorrelated subqueries, so the database computes each once (PostgreSQL hashes it,
+    SQLite materialises it) instead of probing twice for every one of 100,000 orders; the
+    imported side is driven by the (few) return rows, each finding its order by the unique
+    (shop, order id) index.
+    """
+    recorded = OrderReturn.objects.values("order_id")
     imported = (
-        ReturnRecord.objects.filter(
-            shop_id=OuterRef(shop_ref), remote_order_id=OuterRef(remote_ref), quantity__gt=0
-        )
+        ReturnRecord.objects.filter(quantity__gt=0)
         .exclude(return_sub_status__iexact=WITHDRAWN_RETURN)
         .exclude(return_type__iexact="Cancel")
+        .annotate(
+            order_pk=Subquery(
+                Order.objects.filter(
+                    shop_id=OuterRef("shop_id"), remote_order_id=OuterRef("remote_order_id")
+                ).values("pk")[:1]
+            )
+        )
+        # No NULL in the list: ``x IN (…, NULL)`` is NULL, not false, for the others.
+        .filter(order_pk__isnull=False)
+        .values("order_pk")
     )
-    return Q(Exists(recorded)) | Q(Exists(imported))
+    return recorded, imported
 
 
-def _is_returned(order_ref: str, shop_ref: str, remote_ref: str) -> ExpressionWrapper[Any]:
-    return ExpressionWrapper(
-        returned_q(order_ref, shop_ref, remote_ref), output_field=BooleanField()
-    )
+def returned_q(order_ref: str = "pk") -> Q:
+    """True for an order that has a return on record (either source)."""
+    recorded, imported = returned_order_ids()
+    return Q(**{f"{order_ref}__in": recorded}) | Q(**{f"{order_ref}__in": imported})
+
+
+def _is_returned(order_ref: str) -> ExpressionWrapper[Any]:
+    return ExpressionWrapper(returned_q(order_ref), output_field=BooleanField())
 
 
 def _money_sum(expression: Any, condition: Q | None = None) -> Coalesce:
@@ -256,9 +274,7 @@ def _collect(scope: Scope, *, by_creator: bool) -> dict[int | None, _Totals]:
     def bucket(key: int | None) -> _Totals:
         return totals.setdefault(key, _Totals())
 
-    orders = Order.objects.filter(scope.orders_q()).annotate(
-        is_returned=_is_returned("pk", "shop_id", "remote_order_id")
-    )
+    orders = Order.objects.filter(scope.orders_q()).annotate(is_returned=_is_returned("pk"))
     for key, row in _grouped(
         orders,
         "creator_id" if by_creator else None,
@@ -276,7 +292,7 @@ def _collect(scope: Scope, *, by_creator: bool) -> dict[int | None, _Totals]:
         target.kept_sales = row["kept_sum"]
 
     lines = OrderLine.objects.filter(scope.orders_q("order__")).annotate(
-        is_returned=_is_returned("order_id", "order__shop_id", "order__remote_order_id")
+        is_returned=_is_returned("order_id")
     )
     live = Q(order__live_session__viewers__gt=0)
     if scope.period is not None:
@@ -358,7 +374,7 @@ def inputs_orders(scope: Scope) -> QuerySet[Order]:
     return (
         Order.objects.filter(scope.orders_q())
         .annotate(
-            is_returned=_is_returned("pk", "shop_id", "remote_order_id"),
+            is_returned=_is_returned("pk"),
             units=_int_sum("lines__quantity"),
             cost_of_goods=_money_sum(F("lines__quantity") * F("lines__sku__cost")),
             lines_without_cost=Count("lines", filter=Q(lines__sku__isnull=True)),

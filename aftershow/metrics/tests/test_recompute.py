@@ -265,8 +265,17 @@ def test_an_imported_return_counts_unless_withdrawn(shop: Shop) -> None:
             quantity=1,
             refund_amount=Decimal("10.00"),
         )
+    # A return of an order aftershow does not know must not turn "not returned" into unknown.
+    ReturnRecord.objects.create(
+        shop=shop,
+        return_key="ret-orphan",
+        source=ReturnSource.RETURNS_EXPORT,
+        remote_order_id="999999",
+        quantity=1,
+    )
     figures = figures_for(Scope(period=Period(end=NOW), creator_id=creator.pk))
     assert (figures.orders, figures.returned_orders) == (2, 1)
+    assert (figures.sales, figures.kept_sales) == (Decimal("20.00"), Decimal("10.00"))
 
 
 def test_commission_counts_both_payers_and_leaves_flat_fees_to_invested(shop: Shop) -> None:
