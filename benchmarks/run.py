@@ -26,7 +26,7 @@ WORK = ROOT / "benchmarks" / ".work"
 PG_PORT = os.environ.get("AFTERSHOW_BENCH_PG_PORT", "54339")
 
 # Each suite is a module in benchmarks/ with a main(engine) -> dict of figures.
-SUITES = ["ingest", "imports", "labels", "burst", "sync"]
+SUITES = ["ingest", "imports", "creator_metrics", "labels", "burst", "sync", "statements"]
 
 
 def machine() -> str:
@@ -200,6 +200,25 @@ DESCRIPTIONS = {
     "labels_1000_cpu_s_postgres": "the same in client CPU seconds, PostgreSQL",
     "labels_peak_rss_mb_sqlite": "peak resident memory of the labels benchmark, SQLite (MB)",
     "labels_peak_rss_mb_postgres": "peak resident memory of the labels benchmark, PostgreSQL (MB)",
+    "creator_metrics_100k_s_sqlite": (
+        "creator metrics and S/A/B tiers recomputed over 100,000 orders, 200 creators, SQLite (s)"
+    ),
+    "creator_metrics_100k_s_postgres": "creator metrics and tiers, 100,000 orders, PostgreSQL (s)",
+    "creator_metrics_100k_cpu_s_sqlite": "the same recompute in CPU seconds of the process, SQLite",
+    "creator_metrics_100k_cpu_s_postgres": "the same in client CPU seconds, PostgreSQL",
+    "creator_metrics_100k_queries_sqlite": "SQL statements of one recompute (aggregates), SQLite",
+    "creator_metrics_100k_queries_postgres": "SQL statements of one recompute, PostgreSQL",
+    "statements_100k_s": (
+        "monthly statements for 100,000 order lines, 200 creators, with every XLSX, SQLite "
+        "(s; target ≤ 5)"
+    ),
+    "statements_100k_generate_s": "the statements part (sweep, figures, carry-ins), SQLite (s)",
+    "statements_100k_xlsx_s": "the 200 XLSX files (94,000 detail rows), SQLite (s)",
+    "statements_100k_cpu_s": "the whole statements run in CPU seconds of the process, SQLite",
+    "statements_100k_s_postgres": "monthly statements with XLSX, 100,000 lines, PostgreSQL (s)",
+    "statements_100k_generate_s_postgres": "the statements part, PostgreSQL (s)",
+    "statements_100k_xlsx_s_postgres": "the 200 XLSX files, PostgreSQL (s)",
+    "statements_100k_cpu_s_postgres": "the statements run in client CPU seconds, PostgreSQL",
     "import_100k_rows_s": "import a 100,000-row Seller Center order export, SQLite (s)",
     "import_100k_peak_rss_mb": "peak resident memory of that import's process, SQLite (MB)",
     "import_100k_cpu_s": "CPU time of that import's process, SQLite (s)",

@@ -124,6 +124,11 @@ class CommissionLine(models.Model):
             models.Index(fields=["creator", "payer", "status"], name="commline_creator_payer"),
             models.Index(fields=["payer", "status", "occurred_at"], name="commline_due"),
             models.Index(fields=["statement"], name="commline_statement"),
+            # The statement sweep: "this creator's earned seller rows on no statement yet".
+            models.Index(
+                fields=["statement", "payer", "status", "creator", "occurred_at"],
+                name="commline_sweep",
+            ),
         ]
 
     def __str__(self) -> str:

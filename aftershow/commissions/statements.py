@@ -34,6 +34,7 @@ from aftershow.commissions.models import (
     Statement,
     StatementStatus,
 )
+from aftershow.core.money import CENT
 from aftershow.core.timeutils import utcnow
 from aftershow.orders.models import OrderLine, PlatformStatus
 
@@ -174,8 +175,9 @@ def statements_generate(
         creators &= set(creator_ids)
     made: list[Statement] = []
     locked: list[Statement] = []
-    for creator_id in sorted(creators):
-        with transaction.atomic():
+    # One transaction for the month: a failure leaves no statement half made.
+    with transaction.atomic():
+        for creator_id in sorted(creators):
             statement = _statement_build(
                 creator_id=creator_id,
                 period=period,
@@ -187,7 +189,7 @@ def statements_generate(
                 platform_commission=platform.get(creator_id) or ZERO,
                 previous=carried.get(creator_id),
             )
-        (locked if statement.is_locked else made).append(statement)
+            (locked if statement.is_locked else made).append(statement)
     return GenerateResult(statements=made, locked=locked)
 
 
@@ -226,10 +228,11 @@ def _statement_build(
     statement.minimum_payout = minimum_payout
     statement.orders_count = len(figures.orders)
     statement.valid_orders_count = len(figures.valid_orders)
-    statement.sales = figures.sales
-    statement.valid_sales = figures.valid_sales
-    statement.commission_payable = payable["total"] or ZERO
-    statement.platform_commission = platform_commission
+    statement.sales = figures.sales.quantize(CENT)
+    statement.valid_sales = figures.valid_sales.quantize(CENT)
+    # SQLite sums decimals as floats: back to cents.
+    statement.commission_payable = (payable["total"] or ZERO).quantize(CENT)
+    statement.platform_commission = platform_commission.quantize(CENT)
     carry = previous.carried_forward if previous is not None else ZERO
     statement.deductions_carried_in = min(carry, ZERO)
     statement.minimum_carried_in = max(carry, ZERO)
