@@ -215,7 +215,17 @@ def labels_batch_run(
     provider: LabelProvider | None = None,
     max_orders: int | None = None,
 ) -> list[BatchReport]:
-    """Build, choose, batch and label everything confirmed for ``shop``: the one action."""
+    """Build, choose, batch and label everything confirmed for ``shop``: the one action.
+
+    Batches of the shop that still hold pending items (a run killed halfway) are finished
+    first, then the new ones: running it again resumes, and ``LabelPurchase`` makes sure no
+    label is bought twice.
+    """
+    unfinished = list(
+        LabelBatch.objects.filter(shop=shop, items__state=BatchItemState.PENDING)
+        .distinct()
+        .order_by("pk")
+    )
     packages_build(shop=shop)
     unchosen = list(
         Package.objects.filter(
@@ -228,4 +238,6 @@ def labels_batch_run(
     if unchosen:
         packages_select(packages=unchosen)
     batches = label_batches_create(shop=shop, created_by=created_by, max_orders=max_orders)
-    return [label_batch_process(batch=batch, provider=provider) for batch in batches]
+    return [
+        label_batch_process(batch=batch, provider=provider) for batch in [*unfinished, *batches]
+    ]

@@ -75,20 +75,7 @@ def _bought() -> int:
     return LabelPurchase.objects.filter(state=PurchaseState.BOUGHT).count()
 
 
-@pytest.mark.parametrize(
-    "restart",
-    [
-        "resume",
-        pytest.param(
-            "labels_batch",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="labels_batch_run only processes the batches it creates: batches left "
-                "pending by a killed run are not resumed (fulfillment/batches.py)",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("restart", ["resume", "labels_batch"])
 def test_a_label_batch_killed_halfway_completes_without_duplicates(
     tmp_path: Path,
     warehouse: Warehouse,

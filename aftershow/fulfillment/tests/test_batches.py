@@ -22,7 +22,13 @@ from aftershow.fulfillment.batches import (
 from aftershow.fulfillment.documents import batch_pdf, batch_zpl, pick_list
 from aftershow.fulfillment.labels.base import PurchasedLabel, RateQuote, ShipmentRequest
 from aftershow.fulfillment.labels.sandbox import SandboxCarrier
-from aftershow.fulfillment.models import BatchItemState, LabelBatch, LabelBatchItem, Package
+from aftershow.fulfillment.models import (
+    BatchItemState,
+    LabelBatch,
+    LabelBatchItem,
+    LabelPurchase,
+    Package,
+)
 from aftershow.fulfillment.packing import packages_build
 from aftershow.fulfillment.tests.conftest import NOW, OrderMaker, make_sku
 from aftershow.fulfillment.tests.test_packing import default_rules
@@ -311,3 +317,17 @@ def test_labels_delivered_as_pdf_are_placed_in_the_batch_pdf(
     zpl = batch_zpl(batch=report.batch)
     assert zpl.count("^XA") == 3
     assert "print its PDF label" in zpl
+
+
+def test_running_again_finishes_batches_left_pending(
+    three_orders: list[Order], shopify_shop: Shop
+) -> None:
+    packages_build(shop=shopify_shop)
+    (left,) = label_batches_create(shop=shopify_shop)  # cut, then the process died
+    assert set(left.items.values_list("state", flat=True)) == {BatchItemState.PENDING}
+
+    (report,) = labels_batch_run(shop=shopify_shop)
+    assert (report.batch.pk, report.labelled, report.errors) == (left.pk, 3, [])
+    assert set(left.items.values_list("state", flat=True)) == {BatchItemState.LABELLED}
+    assert labels_batch_run(shop=shopify_shop) == []
+    assert LabelPurchase.objects.count() == 3
