@@ -396,7 +396,16 @@ def main(engine: str) -> dict[str, float]:
         figures["api_calls_per_sale_per_channel"] = round(
             statistics.median(r["calls_per_sale_per_channel"] for r in runs), 3
         )
-    figures.update(allocation(engine, warehouse))
+    elif os.environ.get("SYNC_BENCH_BURST_POSTGRES"):
+        # The same burst with PostgreSQL behind ingest and engine (no single writer lock).
+        burst = sync_burst(warehouse)
+        figures["sync_p50_s_postgres"] = round(burst["p50"], 3)
+        figures["sync_p99_s_postgres"] = round(burst["p99"], 3)
+        figures["api_calls_per_sale_per_channel_postgres"] = round(
+            burst["calls_per_sale_per_channel"], 3
+        )
+    if not os.environ.get("SYNC_BENCH_SKIP_ALLOCATION"):
+        figures.update(allocation(engine, warehouse))
     return figures
 
 
