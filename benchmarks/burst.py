@@ -45,6 +45,14 @@ from aftershow.sandbox.tiktok import TikTokSandbox, VirtualClock  # noqa: E402
 
 APP_KEY, APP_SECRET = "bench_burst_key", "bench_burst_secret"
 REPEATS = {1_000: 3, 10_000: 1}
+# "1000:1" runs one 1,000-order burst only (a quick look; the figures say which sizes ran).
+if os.environ.get("AFTERSHOW_BURST_SIZES"):
+    REPEATS = {
+        int(size): int(repeats)
+        for size, repeats in (
+            part.split(":") for part in os.environ["AFTERSHOW_BURST_SIZES"].split(",")
+        )
+    }
 RATE_PAIRS = 5
 
 

@@ -248,7 +248,10 @@ def write_report(figures: dict[str, object], notes: list[str]) -> None:
     for key in sorted(figures):
         lines.append(f"| `{key}` | {figures[key]} | {DESCRIPTIONS.get(key, '')} |")
     lines += ["", *[f"- {note}" for note in notes]]
-    REPORT.write_text("\n".join(lines).rstrip() + "\n")
+    # The sections written by hand under the table (how each figure was measured) are kept.
+    existing = REPORT.read_text() if REPORT.exists() else ""
+    sections = existing[existing.index("\n## ") :] if "\n## " in existing else ""
+    REPORT.write_text("\n".join(lines).rstrip() + "\n" + sections)
 
 
 if __name__ == "__main__":
