@@ -36,11 +36,16 @@ from aftershow.commissions.models import (
 )
 from aftershow.core.money import CENT
 from aftershow.core.timeutils import utcnow
+from aftershow.creators.models import Creator
 from aftershow.orders.models import OrderLine, PlatformStatus
 
 # Small balances are carried to the next month instead of being paid (a payout costs a fee).
 DEFAULT_MINIMUM_PAYOUT = Decimal(os.environ.get("AFTERSHOW_COMMISSION_MINIMUM_PAYOUT", "25.00"))
 DEFAULT_CURRENCY = os.environ.get("AFTERSHOW_COMMISSION_CURRENCY", "USD")
+
+
+# Row ids per UPDATE: well under SQLite's bound-parameter limit.
+SWEEP_CHUNK = 900
 
 
 class StatementError(ValidationError):
@@ -135,6 +140,36 @@ def statements_generate(
             _("%(month)s is not over yet: statements are made for past months only.")
             % {"month": period.strftime("%Y-%m")}
         )
+    # One transaction for the month: a failure leaves no statement half made.
+    with transaction.atomic():
+        return _statements_make(
+            period=period,
+            start=start,
+            end=end,
+            now=now,
+            currency=currency,
+            minimum_payout=minimum_payout,
+            creator_ids=creator_ids,
+        )
+
+
+def _statements_make(
+    *,
+    period: date,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    currency: str,
+    minimum_payout: Decimal,
+    creator_ids: list[int] | None,
+) -> GenerateResult:
+    # Drafts are remade from scratch: release their rows first, then sweep again.
+    drafts = CommissionLine.objects.filter(
+        statement__period=period, statement__status=StatementStatus.DRAFT
+    )
+    if creator_ids is not None:
+        drafts = drafts.filter(creator_id__in=creator_ids)
+    drafts.update(statement=None)
     due = CommissionLine.objects.filter(
         payer=Payer.SELLER,
         status=LineStatus.EARNED,
@@ -144,11 +179,21 @@ def statements_generate(
     )
     if creator_ids is not None:
         due = due.filter(creator_id__in=creator_ids)
-    mismatched = sorted(
-        due.exclude(currency=currency).values_list("creator__handle", "currency").distinct()
-    )
+    sweep: dict[int, list[int]] = defaultdict(list)
+    mismatched: set[tuple[int, str]] = set()
+    for pk, creator_id, code in due.values_list("pk", "creator_id", "currency").iterator(
+        chunk_size=5000
+    ):
+        sweep[creator_id].append(pk)
+        if code != currency:
+            mismatched.add((creator_id, code))
     if mismatched:
-        listed = ", ".join(f"@{handle} ({code})" for handle, code in mismatched)
+        handles = dict(
+            Creator.objects.filter(pk__in={cid for cid, _code in mismatched}).values_list(
+                "pk", "handle"
+            )
+        )
+        listed = ", ".join(sorted(f"@{handles[cid]} ({code})" for cid, code in mismatched))
         raise StatementError(
             _("Currency mismatch: statements are in %(currency)s but these rows are not: %(rows)s")
             % {"currency": currency, "rows": listed}
@@ -169,27 +214,25 @@ def statements_generate(
             "creator_id", "period"
         )
     }
-    creators = set(figures) | set(due.values_list("creator_id", flat=True).distinct())
+    creators = set(figures) | set(sweep)
     creators |= {cid for cid, previous in carried.items() if previous.carried_forward != 0}
     if creator_ids is not None:
         creators &= set(creator_ids)
     made: list[Statement] = []
     locked: list[Statement] = []
-    # One transaction for the month: a failure leaves no statement half made.
-    with transaction.atomic():
-        for creator_id in sorted(creators):
-            statement = _statement_build(
-                creator_id=creator_id,
-                period=period,
-                end=end,
-                now=now,
-                currency=currency,
-                minimum_payout=minimum_payout,
-                figures=figures.get(creator_id, _OrderFigures()),
-                platform_commission=platform.get(creator_id) or ZERO,
-                previous=carried.get(creator_id),
-            )
-            (locked if statement.is_locked else made).append(statement)
+    for creator_id in sorted(creators):
+        statement = _statement_build(
+            creator_id=creator_id,
+            period=period,
+            row_ids=sweep.get(creator_id, []),
+            now=now,
+            currency=currency,
+            minimum_payout=minimum_payout,
+            figures=figures.get(creator_id, _OrderFigures()),
+            platform_commission=platform.get(creator_id) or ZERO,
+            previous=carried.get(creator_id),
+        )
+        (locked if statement.is_locked else made).append(statement)
     return GenerateResult(statements=made, locked=locked)
 
 
@@ -197,7 +240,7 @@ def _statement_build(
     *,
     creator_id: int,
     period: date,
-    end: datetime,
+    row_ids: list[int],
     now: datetime,
     currency: str,
     minimum_payout: Decimal,
@@ -212,16 +255,11 @@ def _statement_build(
     )
     if statement.is_locked:
         return statement
-    # A draft is remade from scratch: release its rows, then sweep again.
-    CommissionLine.objects.filter(statement=statement).update(statement=None)
-    CommissionLine.objects.filter(
-        creator_id=creator_id,
-        payer=Payer.SELLER,
-        status=LineStatus.EARNED,
-        statement__isnull=True,
-        occurred_at__lt=end,
-        earned_at__lte=now,
-    ).update(statement=statement)
+    # By primary key, still only where no statement holds the row yet (a row is never on two).
+    for first in range(0, len(row_ids), SWEEP_CHUNK):
+        CommissionLine.objects.filter(
+            pk__in=row_ids[first : first + SWEEP_CHUNK], statement__isnull=True
+        ).update(statement=statement)
     payable = CommissionLine.objects.filter(statement=statement).aggregate(total=Sum("amount"))
     statement.currency = currency
     statement.generated_at = now
