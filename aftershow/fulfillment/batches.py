@@ -12,16 +12,21 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from aftershow.accounts.models import User
 from aftershow.fulfillment.bulk import rows_update
+from aftershow.fulfillment.carriers.codes import SelectionSource
 from aftershow.fulfillment.carriers.destination import is_military, is_po_box
 from aftershow.fulfillment.choosing import packages_select
 from aftershow.fulfillment.conf import setting
-from aftershow.fulfillment.labels.base import LabelProvider
+from aftershow.fulfillment.labels.base import LabelError, LabelProvider
+from aftershow.fulfillment.labels.registry import label_provider
 from aftershow.fulfillment.models import (
     BatchItemState,
     LabelBatch,
@@ -32,11 +37,20 @@ from aftershow.fulfillment.models import (
     PurchaseState,
 )
 from aftershow.fulfillment.packing import packages_build
-from aftershow.fulfillment.purchasing import labels_buy
-from aftershow.orders.models import Address, Order, OrderLine
+from aftershow.fulfillment.purchasing import PurchaseOutcome, labels_buy
+from aftershow.orders.models import (
+    Address,
+    ChangeSource,
+    Order,
+    OrderLine,
+    OrderState,
+    OrderStatusChange,
+)
 from aftershow.shops.models import Shop
 
 NO_BIN = "\uffff"  # sorts after every bin location
+# Orders a carrier's refusal sends back to review: not yet labelled, shipped or cancelled.
+REVIEWABLE_STATES = (OrderState.READY, OrderState.CONFIRMED)
 
 
 @dataclass
@@ -44,6 +58,8 @@ class BatchReport:
     batch: LabelBatch
     labelled: int = 0
     errors: list[LabelBatchItem] = field(default_factory=list)
+    # Orders sent to the review queue because a carrier refused their parcel's address.
+    to_review: list[int] = field(default_factory=list)
 
 
 def _pick_keys(package_ids: list[int]) -> dict[int, tuple[str, str, int]]:
@@ -147,6 +163,78 @@ def _refresh_addresses(packages: list[Package]) -> None:
         package.save(update_fields=["address", "is_po_box", "is_military", "build_problem"])
 
 
+class _Refusals:
+    """Which failed parcels did a carrier refuse (the order needs a person), as opposed to a
+    failure of our own set-up (provider not installed or not connected, no warehouse, an
+    unmapped SKU) or a transient one, which stay batch errors only."""
+
+    def __init__(self, override: LabelProvider | None) -> None:
+        self.override = override
+        self.loadable: dict[tuple[str, int], bool] = {}
+
+    def _provider_loads(self, package: Package) -> bool:
+        if self.override is not None:
+            return True
+        key = (package.provider, package.shop_id)
+        if key not in self.loadable:
+            try:
+                label_provider(package.provider, shop=package.shop)
+            except LabelError:
+                self.loadable[key] = False
+            else:
+                self.loadable[key] = True
+        return self.loadable[key]
+
+    def refused(self, outcome: PurchaseOutcome) -> bool:
+        if outcome.is_bought or outcome.is_retryable or outcome.is_busy:
+            return False
+        package = outcome.package
+        if not package.provider or not package.service_code:
+            # No service on any rate card can carry it to this address.
+            return (
+                package.selection_source == SelectionSource.NONE
+                and not package.build_problem
+                and package.address_id is not None
+                and package.warehouse_id is not None
+            )
+        return self._provider_loads(package)
+
+
+def _orders_to_review(refusals: dict[int, str], *, now: datetime) -> list[int]:
+    """Send the orders of refused parcels (``package id → carrier's reason``) to the review
+    queue: IN_REVIEW, the reason as the order's hold reason and in its history. Call inside
+    the transaction that records the batch items. Returns the orders moved."""
+    rows = (
+        Order.objects.select_for_update(of=("self",))
+        .filter(lines__package_id__in=list(refusals), state__in=REVIEWABLE_STATES)
+        .values_list("pk", "lines__package_id", "state", "platform_status")
+        .order_by("pk")
+    )
+    moved: dict[int, tuple[str, str, str]] = {}
+    with translation.override(settings.LANGUAGE_CODE):  # history is in the site's language
+        for order_id, package_id, state, status in rows:
+            reason = _("Carrier refused the address: %(reason)s") % {"reason": refusals[package_id]}
+            moved.setdefault(int(order_id), (str(state), str(status), reason))
+    history = []
+    for order_id, (state, status, reason) in moved.items():
+        Order.objects.filter(pk=order_id, state=state).update(
+            state=OrderState.IN_REVIEW, hold_reason=reason[:200], hold_until=None, updated_at=now
+        )
+        history.append(
+            OrderStatusChange(
+                order_id=order_id,
+                source=ChangeSource.SYSTEM,
+                from_status=status,
+                to_status=status,
+                from_state=state,
+                to_state=OrderState.IN_REVIEW,
+                reason=reason[:255],
+            )
+        )
+    OrderStatusChange.objects.bulk_create(history)
+    return list(moved)
+
+
 def label_batch_process(
     *,
     batch: LabelBatch,
@@ -178,6 +266,8 @@ def label_batch_process(
     }
     report = BatchReport(batch)
     now = timezone.now()
+    check = _Refusals(provider)
+    refusals: dict[int, str] = {}
     busy = {item.pk for item in items if outcomes[item.package_id].is_busy}
     items = [item for item in items if item.pk not in busy]  # the other worker reports them
     for item in items:
@@ -192,6 +282,10 @@ def label_batch_process(
             item.error_reason = outcome.error or "label not bought"
             item.is_retryable = outcome.is_retryable
             report.errors.append(item)
+            if check.refused(outcome):
+                # The last line is the verdict ("No service can carry this parcel: …"); the
+                # lines above it (rule by rule) stay on the batch item and the parcel.
+                refusals[item.package_id] = item.error_reason.strip().splitlines()[-1]
     with transaction.atomic():
         rows_update(
             LabelBatchItem,
@@ -200,6 +294,8 @@ def label_batch_process(
         )
         batch.processed_at = now
         batch.save(update_fields=["processed_at"])
+        if refusals:
+            report.to_review = _orders_to_review(refusals, now=now)
     return report
 
 

@@ -20,7 +20,12 @@ from aftershow.fulfillment.batches import (
     labels_batch_run,
 )
 from aftershow.fulfillment.documents import batch_pdf, batch_zpl, pick_list
-from aftershow.fulfillment.labels.base import PurchasedLabel, RateQuote, ShipmentRequest
+from aftershow.fulfillment.labels.base import (
+    LabelError,
+    PurchasedLabel,
+    RateQuote,
+    ShipmentRequest,
+)
 from aftershow.fulfillment.labels.sandbox import SandboxCarrier
 from aftershow.fulfillment.models import (
     BatchItemState,
@@ -35,6 +40,7 @@ from aftershow.fulfillment.tests.test_packing import default_rules
 from aftershow.inventory.models import Warehouse
 from aftershow.orders.models import Address, Order, OrderLine, OrderState, PlatformStatus
 from aftershow.orders.tests.factories import AddressFactory
+from aftershow.risk.selectors import review_queue_queryset
 from aftershow.shops.models import Shop
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
@@ -214,6 +220,21 @@ def test_errors_are_listed_per_order_and_only_they_are_retried(
         "No service can carry this parcel: FedEx Ground: zone unknown; UPS Ground: zone "
         "unknown; USPS Ground Advantage: zone unknown; USPS Priority Mail: zone unknown."
     )
+    # No carrier takes the address: the order waits in the review queue with the reason.
+    assert report.to_review == [broken.pk]
+    broken.refresh_from_db()
+    assert broken.state == OrderState.IN_REVIEW
+    assert broken.hold_reason == (
+        "Carrier refused the address: No service can carry this parcel: FedEx Ground: zone "
+        "unknown; UPS Ground: zone unknown; USPS Ground Advantage: zone unknown; USPS Priority "
+        "Mail: zone unknown."
+    )
+    assert list(review_queue_queryset().values_list("pk", flat=True)) == [broken.pk]
+    change = broken.status_changes.get(to_state=OrderState.IN_REVIEW)
+    assert (change.from_state, change.reason[:29]) == (
+        OrderState.CONFIRMED,
+        "Carrier refused the address: ",
+    )
     labelled_before = dict(
         LabelBatchItem.objects.filter(state=BatchItemState.LABELLED).values_list(
             "pk", "package__tracking_number"
@@ -331,3 +352,61 @@ def test_running_again_finishes_batches_left_pending(
     assert set(left.items.values_list("state", flat=True)) == {BatchItemState.LABELLED}
     assert labels_batch_run(shop=shopify_shop) == []
     assert LabelPurchase.objects.count() == 3
+
+
+class RefusingCarrier(SandboxCarrier):
+    """Refuses one ZIP when quoting (an address it does not deliver to) and answers another
+    with a transient failure."""
+
+    def quote(self, *, shipment: ShipmentRequest) -> list[RateQuote]:
+        if shipment.ship_to.postal_code == "98101":
+            raise LabelError("USPS: Address not found (ship_to.street1)")
+        if shipment.ship_to.postal_code == "60601":
+            raise LabelError("carrier unavailable, try again", is_retryable=True)
+        return super().quote(shipment=shipment)
+
+
+def test_an_address_the_carrier_refuses_goes_to_review_and_the_batch_goes_on(
+    three_orders: list[Order], shopify_shop: Shop, make_order: OrderMaker, skus: dict[str, Sku]
+) -> None:
+    refused = make_order(
+        shopify_shop,
+        skus["tee"],
+        address=AddressFactory(
+            line1="1 Nowhere Lane", city="Seattle", state="WA", postal_code="98101"
+        ),
+    )
+    flaky = make_order(
+        shopify_shop,
+        skus["mug"],
+        address=AddressFactory(
+            line1="233 S Wacker Dr", city="Chicago", state="IL", postal_code="60601"
+        ),
+    )
+    (report,) = labels_batch_run(shop=shopify_shop, provider=RefusingCarrier())
+
+    assert report.labelled == 3
+    reasons = {
+        item.package.lines.get().order_id: (item.error_reason, item.is_retryable)
+        for item in report.errors
+    }
+    assert reasons == {
+        refused.pk: ("USPS: Address not found (ship_to.street1)", False),
+        flaky.pk: ("carrier unavailable, try again", True),
+    }
+    assert report.to_review == [refused.pk]
+    refused.refresh_from_db()
+    flaky.refresh_from_db()
+    assert (refused.state, refused.hold_reason) == (
+        OrderState.IN_REVIEW,
+        "Carrier refused the address: USPS: Address not found (ship_to.street1)",
+    )
+    assert flaky.state == OrderState.CONFIRMED  # a transient failure is only retried
+    assert list(review_queue_queryset().values_list("pk", flat=True)) == [refused.pk]
+    others = Order.objects.filter(pk__in=[order.pk for order in three_orders])
+    assert set(others.values_list("state", flat=True)) == {OrderState.LABELLED}
+
+    # Retrying refuses again: one history row, not a second move.
+    again = label_batch_retry(batch=report.batch, provider=RefusingCarrier())
+    assert (again.labelled, again.to_review) == (0, [])
+    assert refused.status_changes.filter(to_state=OrderState.IN_REVIEW).count() == 1
