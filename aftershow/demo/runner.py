@@ -306,7 +306,8 @@ def run_serving(
     ]
     web_url = f"http://127.0.0.1:{port}"
     try:
-        if not _wait(lambda: _is_listening(port), timeout=30):
+        # Generous: on a loaded 2-core machine runserver's checks alone can take over 30 s.
+        if not _wait(lambda: _is_listening(port), timeout=120):
             raise RuntimeError(f"the web server did not start on {web_url}")
         TikTokConnector(shop).register_webhooks(address=f"{web_url}/webhooks/tiktok/")
         out.write(
