@@ -80,6 +80,19 @@ def test_the_queue_lists_flagged_orders_with_their_reasons(client: Client, opera
     assert f'hx-post="/review/orders/{queue["flagged"].pk}/approve/"' in html
 
 
+def test_an_order_sent_to_review_without_a_flag_shows_its_hold_reason(
+    client: Client,
+    operator,  # type: ignore[no-untyped-def]
+    queue,
+) -> None:
+    reason = "Carrier refused the address: no service reaches 96799"
+    Order.objects.filter(pk=queue["clean"].pk).update(
+        state=OrderState.IN_REVIEW, hold_reason=reason
+    )
+    html = login(client, operator).get("/review/").content.decode()
+    assert f'<li data-kind="hold_reason">{reason}</li>' in html
+
+
 def test_a_packer_sees_the_queue_but_no_action(client: Client, packer, queue) -> None:  # type: ignore[no-untyped-def]
     response = login(client, packer).get("/review/")
     html = response.content.decode()
