@@ -3,12 +3,19 @@ the demo (a thread) and by tests (drain everything that is queued, then return).
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 import uuid
 
 from django.db import close_old_connections
 from django_tasks import DEFAULT_TASK_BACKEND_ALIAS
 from django_tasks_db.management.commands.db_worker import Worker
+
+logger = logging.getLogger(__name__)
+
+# How long a crashed worker loop waits before it polls again.
+RESTART_DELAY_S = 0.5
 
 
 def make_worker(*, batch: bool, interval: float = 0.1) -> Worker:
@@ -37,10 +44,17 @@ class WorkerThread(threading.Thread):
         self.worker = make_worker(batch=False)
 
     def run(self) -> None:
-        try:
-            self.worker.run()
-        finally:
-            close_old_connections()
+        # django-tasks-db lets some database errors escape its loop (SQLite "database is
+        # locked" while recording a result under a long write burst): the thread would die and
+        # every later task would wait forever. The work is in tables, so polling again is safe.
+        while self.worker.running:
+            try:
+                self.worker.run()
+            except Exception:
+                logger.exception("The task worker loop failed; polling again")
+                time.sleep(RESTART_DELAY_S)
+            finally:
+                close_old_connections()
 
     def stop(self) -> None:
         self.worker.running = False
