@@ -4,6 +4,7 @@ task queue and a real worker; running it again changes nothing."""
 
 from __future__ import annotations
 
+import importlib
 import io
 from collections import Counter
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.core.management import call_command
 from django.db.models import Count
 from django.test import Client
@@ -25,6 +27,7 @@ from aftershow.integrations.models import TrackingUpload, TrackingUploadState
 from aftershow.orders.models import Order, OrderState
 from aftershow.orders.tests.factories import UserFactory
 from aftershow.risk.models import FlagStatus, RiskFlag, RuleKind
+from aftershow.risk.tests.conftest import ensure_default_rules
 from aftershow.sandbox.tiktok import TikTokSandbox, VirtualClock
 from aftershow.shops.models import Shop
 
@@ -52,6 +55,11 @@ def sandbox() -> Iterator[TikTokSandbox]:
 @pytest.fixture
 def burst(sandbox: TikTokSandbox, settings: Any, tmp_path: Path) -> tuple[Shop, list[str]]:
     settings.FULFILLMENT_LABEL_DIR = tmp_path / "labels"
+    # Seeded by migrations, gone after an earlier transactional test's flush.
+    ensure_default_rules()
+    importlib.import_module(
+        "aftershow.fulfillment.migrations.0003_default_carrier_rules"
+    ).add_default_rules(apps, None)
     shop, plan = burst_world_create(
         sandbox=sandbox, app_key=APP_KEY, app_secret=APP_SECRET, orders=ORDERS, seed=7
     )
