@@ -17,23 +17,21 @@ Every row is checked before anything is written; every problem is reported with 
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
-from zipfile import BadZipFile
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.translation import gettext as _
-from openpyxl import load_workbook  # type: ignore[import-untyped]  # no stubs, none added
 
 from aftershow.catalog.models import Sku
 from aftershow.core.money import parse_amount
+from aftershow.core.tables import ImportRejected as ImportRejected
+from aftershow.core.tables import RowError as RowError
+from aftershow.core.tables import read_table
 from aftershow.creators.models import (
     RATE_MAX,
     RATE_MIN,
@@ -77,27 +75,6 @@ FALSE_WORDS = frozenset({"0", "false", "no", "n"})
 
 
 @dataclass(frozen=True)
-class RowError:
-    row: int
-    column: str
-    message: str
-
-    def __str__(self) -> str:
-        where = _("row %(row)s") % {"row": self.row} if self.row else _("file")
-        return (
-            f"{where}, {self.column}: {self.message}" if self.column else f"{where}: {self.message}"
-        )
-
-
-class ImportRejected(Exception):
-    """The file was not imported; nothing changed. ``errors`` says where and why."""
-
-    def __init__(self, errors: list[RowError]) -> None:
-        super().__init__("; ".join(str(error) for error in errors))
-        self.errors = errors
-
-
-@dataclass(frozen=True)
 class CreatorImportResult:
     created: int
     updated: int
@@ -110,71 +87,6 @@ class CollaborationImportResult:
     rates_created: int
     rates_updated: int
     unchanged: int
-
-
-Table = list[tuple[int, dict[str, str]]]
-
-
-def read_table(
-    filename: str, content: bytes, *, required: Sequence[str], known: Sequence[str]
-) -> Table:
-    """(row number, {column: text}) for every non-blank data row of a CSV or XLSX file."""
-    name = filename.lower()
-    if name.endswith(".csv"):
-        try:
-            text = content.decode("utf-8-sig")  # Excel writes a BOM
-        except UnicodeDecodeError:
-            raise ImportRejected([RowError(0, "", _("The CSV file is not UTF-8."))]) from None
-        table = [list(row) for row in csv.reader(io.StringIO(text))]
-    elif name.endswith(".xlsx"):
-        try:
-            book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        except (BadZipFile, KeyError, ValueError, OSError):
-            raise ImportRejected(
-                [RowError(0, "", _("The file is not a valid XLSX workbook."))]
-            ) from None
-        sheet = book.worksheets[0]
-        table = [[_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
-        book.close()
-    else:
-        raise ImportRejected([RowError(0, "", _("Only .csv and .xlsx files can be imported."))])
-    if not table:
-        raise ImportRejected([RowError(0, "", _("The file is empty."))])
-    header = [cell.strip().lower().replace(" ", "_") for cell in table[0]]
-    missing = [column for column in required if column not in header]
-    if missing:
-        raise ImportRejected(
-            [RowError(1, column, _("This column is required.")) for column in missing]
-        )
-    rows = []
-    for number, cells in enumerate(table[1:], start=2):
-        if not any(cell.strip() for cell in cells):
-            continue
-        rows.append(
-            (
-                number,
-                {
-                    column: (cells[index].strip() if index < len(cells) else "")
-                    for index, column in enumerate(header)
-                    if column in known
-                },
-            )
-        )
-    if not rows:
-        raise ImportRejected([RowError(0, "", _("The file has no rows to import."))])
-    return rows
-
-
-def _cell_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # XLSX stores every number as a float
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == time(0) else value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
 
 
 def _handle(text: str) -> str:

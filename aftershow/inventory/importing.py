@@ -14,19 +14,18 @@ the same file again changes nothing.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from zipfile import BadZipFile
 
 from django.db import transaction
 from django.utils.translation import gettext as _
-from openpyxl import load_workbook  # type: ignore[import-untyped]  # no stubs, none added
 
 from aftershow.accounts.models import User
 from aftershow.catalog.models import Sku
+from aftershow.core.tables import ImportRejected as ImportRejected
+from aftershow.core.tables import RowError as RowError
+from aftershow.core.tables import read_table
 from aftershow.inventory.ledger import StockError
 from aftershow.inventory.models import AdjustmentReason, MovementKind, StockMovement, Warehouse
 from aftershow.inventory.services import stock_adjust, stock_count, stock_receive
@@ -34,27 +33,6 @@ from aftershow.inventory.services import stock_adjust, stock_count, stock_receiv
 IMPORT_KINDS = (MovementKind.COUNT, MovementKind.ADJUSTMENT, MovementKind.RECEIPT)
 _REQUIRED = ("sku", "quantity")
 _KNOWN = ("sku", "warehouse", "quantity", "kind", "reason", "reference", "note")
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int
-    column: str
-    message: str
-
-    def __str__(self) -> str:
-        where = _("row %(row)s") % {"row": self.row} if self.row else _("file")
-        return (
-            f"{where}, {self.column}: {self.message}" if self.column else f"{where}: {self.message}"
-        )
-
-
-class ImportRejected(Exception):
-    """The file was not imported; nothing changed. ``errors`` says where and why."""
-
-    def __init__(self, errors: list[RowError]) -> None:
-        super().__init__("; ".join(str(error) for error in errors))
-        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -84,7 +62,7 @@ def stock_import(
     actor_label: str = "import",
 ) -> ImportResult:
     """Check every row, then apply them all in one transaction, or raise ``ImportRejected``."""
-    raw_rows = _read(filename, content)
+    raw_rows = read_table(filename, content, required=_REQUIRED, known=_KNOWN)
     rows = _validate(raw_rows, default_kind=default_kind)
     digest = hashlib.sha256(content).hexdigest()[:20]
     applied = already = 0
@@ -149,58 +127,6 @@ def _apply(
         by=by,
         actor_label=label,
     )
-
-
-def _read(filename: str, content: bytes) -> list[tuple[int, dict[str, str]]]:
-    """(row number, {column: text}) for every non-blank data row."""
-    name = filename.lower()
-    if name.endswith(".csv"):
-        try:
-            text = content.decode("utf-8-sig")  # Excel writes a BOM
-        except UnicodeDecodeError:
-            raise ImportRejected([RowError(0, "", _("The CSV file is not UTF-8."))]) from None
-        table = [list(row) for row in csv.reader(io.StringIO(text))]
-    elif name.endswith(".xlsx"):
-        try:
-            book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        except (BadZipFile, KeyError, ValueError, OSError):
-            raise ImportRejected(
-                [RowError(0, "", _("The file is not a valid XLSX workbook."))]
-            ) from None
-        sheet = book.worksheets[0]
-        table = [[_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
-        book.close()
-    else:
-        raise ImportRejected([RowError(0, "", _("Only .csv and .xlsx files can be imported."))])
-    if not table:
-        raise ImportRejected([RowError(0, "", _("The file is empty."))])
-    header = [cell.strip().lower() for cell in table[0]]
-    missing = [name for name in _REQUIRED if name not in header]
-    if missing:
-        raise ImportRejected(
-            [RowError(1, column, _("This column is required.")) for column in missing]
-        )
-    rows = []
-    for number, cells in enumerate(table[1:], start=2):
-        if not any(cell.strip() for cell in cells):
-            continue
-        values = {
-            column: (cells[index].strip() if index < len(cells) else "")
-            for index, column in enumerate(header)
-            if column in _KNOWN
-        }
-        rows.append((number, values))
-    if not rows:
-        raise ImportRejected([RowError(0, "", _("The file has no rows to import."))])
-    return rows
-
-
-def _cell_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # XLSX stores every number as a float
-    return str(value)
 
 
 def _validate(
