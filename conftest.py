@@ -21,6 +21,17 @@ def fast_password_hashing(settings) -> None:  # type: ignore[no-untyped-def]
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def site_language() -> Iterator[None]:
+    """Every test starts in the site's default language: a request in Chinese leaves its
+    language active in the thread, and the next test would build its texts in Chinese."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def tiktok_sandbox() -> Iterator[TikTokSandbox]:
     from aftershow.sandbox.tiktok import TikTokSandbox
