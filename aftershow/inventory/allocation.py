@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftershow.accounts.models import User
-from aftershow.catalog.models import BundleComponent
+from aftershow.catalog.models import BundleComponent, Sku
 from aftershow.inventory.ledger import (
     StockError,
     apply_deltas,
@@ -290,7 +290,10 @@ def order_lines_ship(
                 pk__in=OrderLine.objects.filter(pk__in=line_ids).values("order_id")
             ).only("pk")
         )
-        rows = list(
+        # Single-table reads joined here: inside the shipping transaction the tables have
+        # grown since PostgreSQL last gathered statistics, and a five-table join over
+        # thousands of line ids was planned as nested loops that ran for minutes.
+        allocations = list(
             StockAllocation.objects.filter(
                 order_line_id__in=line_ids,
                 status__in=[AllocationStatus.ALLOCATED, AllocationStatus.BACKORDERED],
@@ -298,17 +301,43 @@ def order_lines_ship(
                 "pk",
                 "status",
                 "sku_id",
-                "sku__code",
                 "warehouse_id",
                 "quantity",
                 "round",
                 "order_id",
                 "order_line_id",
-                "order__shop__channel",
-                "order__remote_order_id",
-                "order_line__remote_line_id",
             )
         )
+        sku_code = dict(
+            Sku.objects.filter(pk__in={row[2] for row in allocations}).values_list("pk", "code")
+        )
+        order_of = {
+            pk: (channel, remote_id)
+            for pk, channel, remote_id in Order.objects.filter(
+                pk__in={row[6] for row in allocations}
+            ).values_list("pk", "shop__channel", "remote_order_id")
+        }
+        remote_line = dict(
+            OrderLine.objects.filter(pk__in={row[7] for row in allocations}).values_list(
+                "pk", "remote_line_id"
+            )
+        )
+        rows = [
+            (
+                pk,
+                status,
+                sku_id,
+                sku_code[sku_id],
+                warehouse_id,
+                quantity,
+                round_,
+                order_id,
+                line_id,
+                *order_of[order_id],
+                remote_line[line_id],
+            )
+            for pk, status, sku_id, warehouse_id, quantity, round_, order_id, line_id in allocations
+        ]
         waiting = [row for row in rows if row[1] == AllocationStatus.BACKORDERED]
         if waiting:
             raise StockError(
