@@ -4,13 +4,14 @@ The world: 200 creators, 2,000 live sessions with viewer counts, 100,000 paid or
 with two lines, so 125,000 lines of costed SKUs), one commission row per line (both payers, some
 void), about 6 % of orders returned, 3 samples and one flat-fee collaboration per creator.
 
-- ``creator_metrics_100k_s_<engine>``: wall time of ``metrics_recompute`` (every creator's
+- ``creator_metrics_100k_s`` (SQLite; ``_postgres`` appended on PostgreSQL): wall time of
+  ``metrics_recompute`` (every creator's
   conversion, AOV, return rate and ROI from grouped queries, tiers, tier-change rows, standings
   written), median of 3 runs on the same data (the first run inserts the standings and records
   the first ratings, later runs update them).
-- ``creator_metrics_100k_cpu_s_<engine>``: the same in this process's CPU seconds (the shared
+- ``creator_metrics_100k_cpu_s[_postgres]``: the same in this process's CPU seconds (the shared
   machine's wall time varies with its load; PostgreSQL's server time is not counted).
-- ``creator_metrics_100k_queries_<engine>``: SQL statements one recompute issues, to show the
+- ``creator_metrics_100k_queries[_postgres]``: SQL statements one recompute issues, to show the
   work is done by aggregate queries, not by a Python loop over orders.
 
 Run by benchmarks/run.py as ``python -m benchmarks.creator_metrics sqlite|postgres``; prints one
@@ -186,6 +187,7 @@ def main(engine: str) -> dict[str, float]:
     if not Order.objects.filter(remote_order_id=f"58{0:016d}").exists():
         build_world()
     figures: dict[str, float] = {}
+    suffix = "" if engine == "sqlite" else f"_{engine}"
     walls = []
     cpus = []
     queries = 0
@@ -209,9 +211,9 @@ def main(engine: str) -> dict[str, float]:
     for tier in CreatorStanding.objects.values_list("tier", flat=True):
         tiers[tier] = tiers.get(tier, 0) + 1
     print(f"  tiers: {dict(sorted(tiers.items()))}", file=sys.stderr, flush=True)
-    figures[f"creator_metrics_100k_s_{engine}"] = round(statistics.median(walls), 3)
-    figures[f"creator_metrics_100k_cpu_s_{engine}"] = round(statistics.median(cpus), 3)
-    figures[f"creator_metrics_100k_queries_{engine}"] = queries
+    figures[f"creator_metrics_100k_s{suffix}"] = round(statistics.median(walls), 3)
+    figures[f"creator_metrics_100k_cpu_s{suffix}"] = round(statistics.median(cpus), 3)
+    figures[f"creator_metrics_100k_queries{suffix}"] = queries
     return figures
 
 

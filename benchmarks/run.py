@@ -200,13 +200,13 @@ DESCRIPTIONS = {
     "labels_1000_cpu_s_postgres": "the same in client CPU seconds, PostgreSQL",
     "labels_peak_rss_mb_sqlite": "peak resident memory of the labels benchmark, SQLite (MB)",
     "labels_peak_rss_mb_postgres": "peak resident memory of the labels benchmark, PostgreSQL (MB)",
-    "creator_metrics_100k_s_sqlite": (
+    "creator_metrics_100k_s": (
         "creator metrics and S/A/B tiers recomputed over 100,000 orders, 200 creators, SQLite (s)"
     ),
     "creator_metrics_100k_s_postgres": "creator metrics and tiers, 100,000 orders, PostgreSQL (s)",
-    "creator_metrics_100k_cpu_s_sqlite": "the same recompute in CPU seconds of the process, SQLite",
+    "creator_metrics_100k_cpu_s": "the same recompute in CPU seconds of the process, SQLite",
     "creator_metrics_100k_cpu_s_postgres": "the same in client CPU seconds, PostgreSQL",
-    "creator_metrics_100k_queries_sqlite": "SQL statements of one recompute (aggregates), SQLite",
+    "creator_metrics_100k_queries": "SQL statements of one recompute (aggregates), SQLite",
     "creator_metrics_100k_queries_postgres": "SQL statements of one recompute, PostgreSQL",
     "statements_100k_s": (
         "monthly statements for 100,000 order lines, 200 creators, with every XLSX, SQLite "
