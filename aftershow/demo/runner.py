@@ -237,6 +237,9 @@ class DemoRun:
         self.step(f"reconciliation poll ({report.orders_seen} orders re-read)")
         demo_creators_pull(shop=shop)  # TikTok's affiliate orders first: they win
         self.summary.attributed = live_session_attribute_orders(session=session)
+        self.count(shop)
+
+    def count(self, shop: Shop) -> None:
         orders = Order.objects.filter(shop=shop)
         self.summary.orders_in_aftershow = orders.count()
         self.summary.by_status = dict(
@@ -276,6 +279,11 @@ def run_no_serve(*, orders: int, seed: int, stream_seconds: float, out: Output) 
             # tracking pushed by the worker above to the sandbox.
             run.summary.burst = burst_process(shop=shop, provider=SandboxCarrier(shop))
             run.step("burst processed, tracking on TikTok")
+            # TikTok now reports the shipped orders (AWAITING_COLLECTION) by webhook: take
+            # them in before stopping, so the summary shows where every order stands.
+            sandbox.webhooks.wait_idle(timeout=60)
+            _wait(lambda: _queue_is_idle(shop), timeout=60)
+            run.count(shop)
     finally:
         worker.stop()
         sandbox.stop()
