@@ -22,7 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results.json"
 REPORT = ROOT / "docs" / "benchmarks.md"
-WORK = ROOT / "benchmarks" / ".work"
+# Scratch databases and files; AFTERSHOW_BENCH_WORK lets two runs on one machine stay apart.
+WORK = Path(os.environ.get("AFTERSHOW_BENCH_WORK", ROOT / "benchmarks" / ".work"))
 PG_PORT = os.environ.get("AFTERSHOW_BENCH_PG_PORT", "54339")
 
 # Each suite is a module in benchmarks/ with a main(engine) -> dict of figures.
