@@ -20,7 +20,6 @@ from typing import TypeVar
 
 from django.db import transaction
 
-from aftershow.audit.models import AuditAction, AuditEvent
 from aftershow.catalog.models import ChannelListing
 from aftershow.core.http import ChannelError, Exchange, OutboundHttp, TerminalChannelError
 from aftershow.core.timeutils import utcnow
@@ -32,6 +31,7 @@ from aftershow.integrations.amazon.client import (
 )
 from aftershow.integrations.amazon.mapping import (
     AmazonOrder,
+    LwaToken,
     OrderItem,
     SubmissionResponse,
     amazon_time,
@@ -45,6 +45,7 @@ from aftershow.integrations.inventory_push import (
     results_for_error,
 )
 from aftershow.integrations.models import SyncCursor
+from aftershow.integrations.oauth import RefreshTokenConnector
 from aftershow.integrations.services import integration_log_record
 from aftershow.orders.models import ChangeSource
 from aftershow.orders.services import UpsertResult, orders_upsert
@@ -59,7 +60,6 @@ ORDERS_PAGE_SIZE = 100
 PULL_LAG = timedelta(minutes=3)
 PULL_OVERLAP = timedelta(minutes=2)
 INITIAL_LOOKBACK = timedelta(days=30)
-TOKEN_REFRESH_MARGIN = timedelta(minutes=5)
 
 
 @dataclass
@@ -86,8 +86,11 @@ def _submission_result(update: QuantityUpdate, response: SubmissionResponse) -> 
     )
 
 
-class AmazonConnector:
+class AmazonConnector(RefreshTokenConnector):
     """Everything aftershow does with one Amazon selling partner account."""
+
+    client: AmazonClient
+    token_rejected_error = AccessTokenRejectedError
 
     def __init__(self, shop: Shop, *, http: OutboundHttp | None = None) -> None:
         if shop.channel != Channel.AMAZON:
@@ -105,51 +108,10 @@ class AmazonConnector:
             access_token=credentials.get("access_token", ""),
         )
 
-    # -- tokens ----------------------------------------------------------------------------
+    # -- tokens (refresh and retry-once live in integrations.oauth) -----------------------
 
-    def refresh_access_token(self, *, force: bool = False) -> None:
-        """Exchange the refresh token under a lock on the shop row (one refresh at a time)."""
-        with transaction.atomic():
-            shop = Shop.objects.select_for_update().get(pk=self.shop.pk)
-            credentials = shop.credentials or {}
-            stored = credentials.get("access_token", "")
-            expires_at = shop.access_token_expires_at
-            still_fresh = expires_at is not None and expires_at > utcnow() + TOKEN_REFRESH_MARGIN
-            if stored and (stored != self.client.access_token or (still_fresh and not force)):
-                self.shop = shop
-                self.client.access_token = stored
-                return
-            failure: ChannelError | None = None
-            try:
-                token = self.client.exchange_refresh_token(
-                    refresh_token=credentials.get("refresh_token", "")
-                )
-            except ChannelError as error:
-                # Leave the block normally so the integration log keeps the failed attempt.
-                failure = error
-            else:
-                shop.credentials = {**credentials, "access_token": token.access_token}
-                shop.access_token_expires_at = utcnow() + timedelta(seconds=token.expires_in)
-                shop.save(update_fields=["credentials", "access_token_expires_at"])
-                AuditEvent.objects.create(
-                    action=AuditAction.TOKEN_REFRESHED, object_type="shop", object_id=str(shop.pk)
-                )
-        if failure is not None:
-            raise failure
-        self.shop = shop
-        self.client.access_token = token.access_token
-
-    def _authorized(self, call: Callable[[], T]) -> T:
-        expires_at = self.shop.access_token_expires_at
-        if not self.client.access_token or (
-            expires_at is not None and expires_at <= utcnow() + TOKEN_REFRESH_MARGIN
-        ):
-            self.refresh_access_token()
-        try:
-            return call()
-        except AccessTokenRejectedError:
-            self.refresh_access_token(force=True)
-            return call()
+    def exchange_refresh_token(self, refresh_token: str) -> LwaToken:
+        return self.client.exchange_refresh_token(refresh_token=refresh_token)
 
     # -- stock -----------------------------------------------------------------------------
 

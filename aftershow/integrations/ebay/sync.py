@@ -16,7 +16,6 @@ from typing import TypeVar
 
 from django.db import transaction
 
-from aftershow.audit.models import AuditAction, AuditEvent
 from aftershow.catalog.models import ChannelListing
 from aftershow.core.http import ChannelError, Exchange, OutboundHttp
 from aftershow.core.timeutils import utcnow
@@ -27,6 +26,7 @@ from aftershow.integrations.ebay.client import (
     EbayClient,
 )
 from aftershow.integrations.ebay.mapping import (
+    AccessToken,
     PriceQuantityResponse,
     ebay_time,
     to_incoming_order,
@@ -41,6 +41,7 @@ from aftershow.integrations.inventory_push import (
     unique_chunks,
 )
 from aftershow.integrations.models import SyncCursor
+from aftershow.integrations.oauth import RefreshTokenConnector
 from aftershow.integrations.services import integration_log_record
 from aftershow.orders.models import ChangeSource
 from aftershow.orders.services import UpsertResult, orders_upsert
@@ -55,8 +56,6 @@ PULL_LAG = timedelta(seconds=30)
 # Re-read this much before the watermark on every window: clock skew between eBay's servers.
 PULL_OVERLAP = timedelta(minutes=2)
 INITIAL_LOOKBACK = timedelta(days=30)
-# Refresh the ~2 h user token this long before it expires.
-TOKEN_REFRESH_MARGIN = timedelta(minutes=5)
 
 
 @dataclass
@@ -83,8 +82,11 @@ def _item_result(update: QuantityUpdate, response: PriceQuantityResponse | None)
     return PushResult(update, status, error_code=code, message=message)
 
 
-class EbayConnector:
+class EbayConnector(RefreshTokenConnector):
     """Everything aftershow does with one eBay seller account."""
+
+    client: EbayClient
+    token_rejected_error = AccessTokenInvalidError
 
     def __init__(self, shop: Shop, *, http: OutboundHttp | None = None) -> None:
         if shop.channel != Channel.EBAY:
@@ -101,52 +103,10 @@ class EbayConnector:
             access_token=credentials.get("access_token", ""),
         )
 
-    # -- tokens ----------------------------------------------------------------------------
+    # -- tokens (refresh and retry-once live in integrations.oauth) -----------------------
 
-    def refresh_access_token(self, *, force: bool = False) -> None:
-        """Refresh under a lock on the shop row, so two workers do not both refresh."""
-        with transaction.atomic():
-            shop = Shop.objects.select_for_update().get(pk=self.shop.pk)
-            credentials = shop.credentials or {}
-            stored = credentials.get("access_token", "")
-            expires_at = shop.access_token_expires_at
-            still_fresh = expires_at is not None and expires_at > utcnow() + TOKEN_REFRESH_MARGIN
-            # Another worker refreshed while we waited for the lock: use its token.
-            if stored and (stored != self.client.access_token or (still_fresh and not force)):
-                self.shop = shop
-                self.client.access_token = stored
-                return
-            try:
-                token = self.client.refresh_access_token(
-                    refresh_token=credentials.get("refresh_token", "")
-                )
-            except ChannelError as error:
-                # Leave the block normally so the integration log keeps the failed attempt.
-                failure: ChannelError | None = error
-            else:
-                failure = None
-                shop.credentials = {**credentials, "access_token": token.access_token}
-                shop.access_token_expires_at = utcnow() + timedelta(seconds=token.expires_in)
-                shop.save(update_fields=["credentials", "access_token_expires_at"])
-                AuditEvent.objects.create(
-                    action=AuditAction.TOKEN_REFRESHED, object_type="shop", object_id=str(shop.pk)
-                )
-        if failure is not None:
-            raise failure
-        self.shop = shop
-        self.client.access_token = token.access_token
-
-    def _authorized(self, call: Callable[[], T]) -> T:
-        expires_at = self.shop.access_token_expires_at
-        if not self.client.access_token or (
-            expires_at is not None and expires_at <= utcnow() + TOKEN_REFRESH_MARGIN
-        ):
-            self.refresh_access_token()
-        try:
-            return call()
-        except AccessTokenInvalidError:
-            self.refresh_access_token(force=True)
-            return call()
+    def exchange_refresh_token(self, refresh_token: str) -> AccessToken:
+        return self.client.refresh_access_token(refresh_token=refresh_token)
 
     # -- stock -----------------------------------------------------------------------------
 
