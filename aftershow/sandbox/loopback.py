@@ -166,16 +166,18 @@ class FaultInjector:
         self._released.clear()
 
 
-class _Server(ThreadingHTTPServer):
+class ConnectionTrackingServer(ThreadingHTTPServer):
+    """A threading HTTP server that remembers its open keep-alive connections, so stopping a
+    sandbox really cuts its clients off (shared by every loopback sandbox)."""
+
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], owner: LoopbackServer) -> None:
-        self.owner = owner
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
-        super().__init__(address, _RequestHandler)
+        super().__init__(address, handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
@@ -193,6 +195,12 @@ class _Server(ThreadingHTTPServer):
         for connection in connections:
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
+
+
+class _Server(ConnectionTrackingServer):
+    def __init__(self, address: tuple[str, int], owner: LoopbackServer) -> None:
+        self.owner = owner
+        super().__init__(address, _RequestHandler)
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
