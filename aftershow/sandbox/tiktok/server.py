@@ -19,24 +19,21 @@ envelope's ``data`` (a dict, or bytes already encoded as a JSON object).
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import json
 import logging
 import re
 import secrets
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
-from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from aftershow.integrations.tiktok.signing import request_signature
-from aftershow.sandbox.loopback import ConnectionTrackingServer
+from aftershow.sandbox.loopback import ConnectionTrackingServer, LoopbackHandler
 
 from . import errors
 from .clock import Timeline, VirtualClock
@@ -248,42 +245,8 @@ class SandboxHTTPServer(ConnectionTrackingServer):
         super().__init__(address, _RequestHandler)
 
 
-class _RequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: benchmarks pull thousands of pages
-    # Headers and body leave in one buffered write (flushed after each request) with Nagle off;
-    # otherwise the body waits for the client's delayed ACK, ~40 ms per call.
-    disable_nagle_algorithm = True
-    wbufsize = 64 * 1024
+class _RequestHandler(LoopbackHandler):
     server: SandboxHTTPServer
-
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def do_PUT(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()
-
-    def do_PATCH(self) -> None:
-        self._dispatch()
-
-    def _read_body(self) -> bytes:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks: list[bytes] = []
-            while True:
-                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
 
     def _dispatch(self) -> None:
         body = self._read_body()
@@ -297,17 +260,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         )
         response = self.server.gateway.handle(request)
         if response is None:
-            self.close_connection = True
-            with contextlib.suppress(OSError):  # the peer may be gone already
-                self.connection.shutdown(socket.SHUT_RDWR)
+            self._drop_connection()
             return
-        self.send_response(response.status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(response.body)))
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(response.body)
+        self._answer(response.status, "application/json", response.headers, response.body)
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s - %s", self.address_string(), format % args)
