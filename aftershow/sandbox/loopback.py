@@ -27,7 +27,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
 logger = logging.getLogger(__name__)
@@ -352,3 +353,40 @@ class LoopbackServer:
     def calls_to(self, method: str, path_prefix: str) -> list[RecordedCall]:
         with self._calls_lock:
             return [c for c in self.calls if c.method == method and c.path.startswith(path_prefix)]
+
+
+class LoopbackSandbox:
+    """The life cycle every platform sandbox shares: it serves on 127.0.0.1 (port 0 picks a
+    free one), re-arms its faults on start, releases stalled calls on stop, and works as a
+    context manager. A subclass sets ``server`` and ``faults`` and routes requests."""
+
+    server: LoopbackServer
+    faults: FaultInjector
+
+    def start(self, port: int = 0) -> str:
+        self.faults.rearm()
+        return self.server.start(port)
+
+    def stop(self) -> None:
+        self.faults.release_stalled()
+        self.server.stop()
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    @property
+    def calls(self) -> list[RecordedCall]:
+        return self.server.calls
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -27,14 +27,13 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs
 
 from aftershow.sandbox.loopback import (
     FaultInjector,
+    LoopbackSandbox,
     LoopbackServer,
-    RecordedCall,
     Request,
     Response,
 )
@@ -82,7 +81,7 @@ def _parse_time(text: str, name: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-class AmazonSandbox:
+class AmazonSandbox(LoopbackSandbox):
     def __init__(
         self,
         client_id: str = "amzn1.application-oa2-client.sandbox",
@@ -107,34 +106,6 @@ class AmazonSandbox:
         }
 
     # -- lifecycle -------------------------------------------------------------------------
-
-    def start(self, port: int = 0) -> str:
-        self.faults.rearm()
-        return self.server.start(port)
-
-    def stop(self) -> None:
-        self.faults.release_stalled()
-        self.server.stop()
-
-    @property
-    def base_url(self) -> str:
-        return self.server.base_url
-
-    @property
-    def calls(self) -> list[RecordedCall]:
-        return self.server.calls
-
-    def __enter__(self) -> AmazonSandbox:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- helpers for tests and the demo ----------------------------------------------------
 

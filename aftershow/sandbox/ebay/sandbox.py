@@ -30,14 +30,13 @@ import binascii
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs
 
 from aftershow.sandbox.loopback import (
     FaultInjector,
+    LoopbackSandbox,
     LoopbackServer,
-    RecordedCall,
     Request,
     Response,
 )
@@ -104,7 +103,7 @@ def _parse_time(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
-class EbaySandbox:
+class EbaySandbox(LoopbackSandbox):
     def __init__(
         self,
         client_id: str = "aftershow-sandbox-ebay",
@@ -124,34 +123,6 @@ class EbaySandbox:
         }
 
     # -- lifecycle -------------------------------------------------------------------------
-
-    def start(self, port: int = 0) -> str:
-        self.faults.rearm()
-        return self.server.start(port)
-
-    def stop(self) -> None:
-        self.faults.release_stalled()
-        self.server.stop()
-
-    @property
-    def base_url(self) -> str:
-        return self.server.base_url
-
-    @property
-    def calls(self) -> list[RecordedCall]:
-        return self.server.calls
-
-    def __enter__(self) -> EbaySandbox:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- helpers for tests and the demo ----------------------------------------------------
 

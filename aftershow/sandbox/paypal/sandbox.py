@@ -43,7 +43,13 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
 
-from aftershow.sandbox.loopback import FaultInjector, LoopbackServer, Request, Response
+from aftershow.sandbox.loopback import (
+    FaultInjector,
+    LoopbackSandbox,
+    LoopbackServer,
+    Request,
+    Response,
+)
 
 TOKEN_PATH = "/v1/oauth2/token"
 PAYOUTS_PATH = "/v1/payments/payouts"
@@ -112,41 +118,18 @@ class Batch:
     reads: int = 0
 
 
-class PayPalSandbox:
+class PayPalSandbox(LoopbackSandbox):
     def __init__(self, *, client_id: str, client_secret: str) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
         self.faults = FaultInjector()
-        self._server = LoopbackServer(self._handle, name="paypal")
+        self.server = LoopbackServer(self._handle, name="paypal")
         self._lock = threading.Lock()
         self.tokens: set[str] = set()
         self.batches: dict[str, Batch] = {}
         self.by_sender_batch_id: dict[str, str] = {}
 
-    # Life cycle -------------------------------------------------------------------------------
-
-    def start(self, port: int = 0) -> str:
-        self.faults.rearm()
-        return self._server.start(port)
-
-    def stop(self) -> None:
-        self.faults.release_stalled()
-        self._server.stop()
-
-    def __enter__(self) -> PayPalSandbox:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return self._server.base_url
-
-    @property
-    def calls(self) -> list[Any]:
-        return self._server.calls
+    # What tests inspect ------------------------------------------------------------------------
 
     def paid_items(self) -> list[Item]:
         """Every item PayPal accepted, over all batches: what a test counts as money sent."""

@@ -28,13 +28,12 @@ on arrival, so a retry while it waits is told the request is in progress.
 from __future__ import annotations
 
 import re
-from types import TracebackType
 from typing import Any
 
 from aftershow.sandbox.loopback import (
     FaultInjector,
+    LoopbackSandbox,
     LoopbackServer,
-    RecordedCall,
     Request,
     Response,
 )
@@ -64,7 +63,7 @@ ROOT_SCOPES = {
 }
 
 
-class ShopifySandbox:
+class ShopifySandbox(LoopbackSandbox):
     def __init__(
         self,
         *,
@@ -87,37 +86,9 @@ class ShopifySandbox:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self, port: int = 0) -> str:
-        self.faults.rearm()
-        return self.server.start(port)
-
-    def stop(self) -> None:
-        self.faults.release_stalled()
-        self.server.stop()
-
-    @property
-    def base_url(self) -> str:
-        return self.server.base_url
-
     @property
     def graphql_path(self) -> str:
         return f"/admin/api/{API_VERSION}/graphql.json"
-
-    @property
-    def calls(self) -> list[RecordedCall]:
-        return self.server.calls
-
-    def __enter__(self) -> ShopifySandbox:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- helpers for tests and the demo ----------------------------------------------------
 
