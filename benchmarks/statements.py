@@ -5,11 +5,15 @@ per unit), each with its two commission rows (15 % paid by TikTok, 5 % paid by t
 about 6 % of orders returned (their rows void), everything else confirmed and earned.
 
 - ``statements_100k_s`` (SQLite) / ``statements_100k_s_postgres``: wall time of one month's
-  run: ``statements_generate`` (200 statements: order figures, the sweep of 94,000 seller rows,
-  carry-ins) plus every statement's XLSX (summary and detail sheets, about 470 detail rows
-  each) written in memory. Median of 3 runs on the same data (each run remakes the drafts).
+  run as on the 1st: ``statements_generate`` (200 new statements: order figures, the sweep of
+  94,000 seller rows, carry-ins) plus every statement's XLSX (summary and detail sheets, about
+  470 detail rows each) written in memory. Median of 3 runs on the same data; before each run
+  (not measured) the month's statements are deleted and their rows released, so every run
+  makes the month from scratch.
 - ``statements_100k_generate_s`` / ``statements_100k_xlsx_s`` (+ ``_postgres``): the two parts.
 - ``statements_100k_cpu_s`` (+ ``_postgres``): the whole run in this process's CPU seconds.
+- ``statements_100k_remake_s`` (+ ``_postgres``): remaking the 200 drafts once more (nothing
+  changed in the ledger), without the XLSX; one run.
 
 Run by benchmarks/run.py as ``python -m benchmarks.statements sqlite|postgres``; prints one JSON
 line. Building the data takes a few minutes on a small machine; it is not measured.
@@ -34,7 +38,13 @@ from django.core.management import call_command  # noqa: E402
 from django.db import transaction  # noqa: E402
 
 from aftershow.commissions.exports import statement_xlsx  # noqa: E402
-from aftershow.commissions.models import CommissionLine, LineKind, LineStatus, Payer  # noqa: E402
+from aftershow.commissions.models import (  # noqa: E402
+    CommissionLine,
+    LineKind,
+    LineStatus,
+    Payer,
+    Statement,
+)
 from aftershow.commissions.statements import statements_generate  # noqa: E402
 from aftershow.creators.models import Creator  # noqa: E402
 from aftershow.orders.models import Order, OrderLine, PlatformStatus  # noqa: E402
@@ -105,6 +115,7 @@ def build_world() -> None:
             )
             rows = []
             for line in lines:
+                assert line.creator_id is not None
                 status = LineStatus.VOID if line.order_id in returned else LineStatus.EARNED
                 for payer, rate in ((Payer.PLATFORM, "15.00"), (Payer.SELLER, "5.00")):
                     rows.append(
@@ -129,6 +140,13 @@ def build_world() -> None:
         print(f"  built {min(first + BATCH, LINES)} order lines", file=sys.stderr, flush=True)
 
 
+def _reset() -> None:
+    """The month as on the 1st before the job: no statement made, every row on none."""
+    with transaction.atomic():
+        CommissionLine.objects.filter(statement__isnull=False).update(statement=None)
+        Statement.objects.all().delete()
+
+
 def main(engine: str) -> dict[str, float]:
     call_command("migrate", verbosity=0)
     if not Order.objects.filter(remote_order_id=FIRST_ORDER_ID).exists():
@@ -136,6 +154,7 @@ def main(engine: str) -> dict[str, float]:
     suffix = "" if engine == "sqlite" else f"_{engine}"
     walls, generates, xlsxs, cpus = [], [], [], []
     for run in range(RUNS):
+        _reset()
         cpu_started = time.process_time()
         started = time.perf_counter()
         result = statements_generate(period=PERIOD, now=NOW)
@@ -156,7 +175,16 @@ def main(engine: str) -> dict[str, float]:
             file=sys.stderr,
             flush=True,
         )
+    started = time.perf_counter()
+    remade = statements_generate(period=PERIOD, now=NOW)
+    remake = time.perf_counter() - started
+    print(
+        f"  remake: {remake:.2f} s; {len(remade.statements)} statements",
+        file=sys.stderr,
+        flush=True,
+    )
     return {
+        f"statements_100k_remake_s{suffix}": round(remake, 3),
         f"statements_100k_s{suffix}": round(statistics.median(walls), 3),
         f"statements_100k_generate_s{suffix}": round(statistics.median(generates), 3),
         f"statements_100k_xlsx_s{suffix}": round(statistics.median(xlsxs), 3),

@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
 from aftershow.accounts.models import User
@@ -137,34 +137,6 @@ def unaccrued_order_lines() -> Iterable[OrderLine]:
         .select_related("order")
         .order_by("pk")
     )
-
-
-def returned_line_ids(order_lines: QuerySet[OrderLine]) -> set[int]:
-    """Of these order lines, those whose order was returned (risk.OrderReturn) or whose SKU was
-    refunded (a Seller Center returns/refunds export row with a refund time).
-
-    Takes a queryset, not a list of ids: it runs as two subqueries however many lines there are
-    (SQLite caps bound parameters at 32,766)."""
-    from aftershow.imports.models import ReturnRecord
-    from aftershow.risk.models import OrderReturn
-
-    returned = set(
-        order_lines.filter(order__in=OrderReturn.objects.values("order_id")).values_list(
-            "pk", flat=True
-        )
-    )
-    sku_returns = ReturnRecord.objects.filter(
-        shop_id=OuterRef("order__shop_id"),
-        remote_order_id=OuterRef("order__remote_order_id"),
-        remote_sku_id=OuterRef("remote_sku_id"),
-        refunded_at__isnull=False,
-    )
-    returned.update(
-        order_lines.exclude(remote_sku_id="")
-        .filter(Exists(sku_returns))
-        .values_list("pk", flat=True)
-    )
-    return returned
 
 
 @dataclass(frozen=True)

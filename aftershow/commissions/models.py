@@ -82,12 +82,15 @@ class CommissionLine(models.Model):
     # The order's placed_at for order-driven rows (the rate in force then applies), else the
     # moment the row was booked: statements pick rows by this date's month.
     occurred_at = models.DateTimeField()
+    # Indexed by ``commline_sweep``, whose first column it is: one index to update per row when
+    # a month's statements take their rows, not three.
     statement = models.ForeignKey(
         "commissions.Statement",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="lines",
+        db_index=False,
     )
     # What TikTok actually paid for this line (affiliate orders / statement transactions).
     platform_reported_amount = MoneyField(null=True, blank=True, default=None)
@@ -123,7 +126,6 @@ class CommissionLine(models.Model):
         indexes = [
             models.Index(fields=["creator", "payer", "status"], name="commline_creator_payer"),
             models.Index(fields=["payer", "status", "occurred_at"], name="commline_due"),
-            models.Index(fields=["statement"], name="commline_statement"),
             # The statement sweep: "this creator's earned seller rows on no statement yet".
             models.Index(
                 fields=["statement", "payer", "status", "creator", "occurred_at"],

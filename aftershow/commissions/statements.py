@@ -14,18 +14,30 @@ in M; valid orders exclude cancelled and returned ones.
 from __future__ import annotations
 
 import os
-from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from aftershow.accounts.models import User
-from aftershow.commissions.ledger import returned_line_ids
 from aftershow.commissions.models import (
     ZERO,
     CommissionLine,
@@ -34,6 +46,7 @@ from aftershow.commissions.models import (
     Statement,
     StatementStatus,
 )
+from aftershow.core.fields import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from aftershow.core.money import CENT
 from aftershow.core.timeutils import utcnow
 from aftershow.creators.models import Creator
@@ -43,9 +56,7 @@ from aftershow.orders.models import OrderLine, PlatformStatus
 DEFAULT_MINIMUM_PAYOUT = Decimal(os.environ.get("AFTERSHOW_COMMISSION_MINIMUM_PAYOUT", "25.00"))
 DEFAULT_CURRENCY = os.environ.get("AFTERSHOW_COMMISSION_CURRENCY", "USD")
 
-
-# Row ids per UPDATE: well under SQLite's bound-parameter limit.
-SWEEP_CHUNK = 900
+_MONEY = DecimalField(max_digits=MONEY_MAX_DIGITS + 6, decimal_places=MONEY_DECIMAL_PLACES)
 
 
 class StatementError(ValidationError):
@@ -79,42 +90,67 @@ def parse_period(text: str) -> date:
         raise StatementError(_("A month is written YYYY-MM, e.g. 2026-10.")) from error
 
 
-@dataclass
+@dataclass(frozen=True)
 class _OrderFigures:
-    orders: set[int] = field(default_factory=set)
-    valid_orders: set[int] = field(default_factory=set)
+    orders: int = 0
+    valid_orders: int = 0
     sales: Decimal = ZERO
     valid_sales: Decimal = ZERO
 
 
-def _order_figures(start: datetime, end: datetime) -> dict[int, _OrderFigures]:
-    """Per creator: attributed orders placed in the month, in one pass over the lines."""
+def _order_figures(
+    start: datetime, end: datetime, creator_ids: list[int] | None
+) -> dict[int, _OrderFigures]:
+    """Per creator: attributed orders placed in the month, one grouped query.
+
+    An order is invalid (not counted as valid) when it is cancelled or any of its lines was
+    returned; valid sales add up the lines that are neither."""
+    from aftershow.imports.models import ReturnRecord
+    from aftershow.risk.models import OrderReturn
+
     in_month = OrderLine.objects.filter(
         order__placed_at__gte=start, order__placed_at__lt=end
     ).filter(Q(creator__isnull=False) | Q(order__creator__isnull=False))
-    rows = list(
-        in_month.values_list(
-            "pk", "creator_id", "order__creator_id", "order_id", "sale_price", "quantity",
-            "order__platform_status",
+    sku_refunded = Exists(
+        ReturnRecord.objects.filter(
+            shop_id=OuterRef("order__shop_id"),
+            remote_order_id=OuterRef("order__remote_order_id"),
+            remote_sku_id=OuterRef("remote_sku_id"),
+            refunded_at__isnull=False,
         )
-    )  # fmt: skip
-    returned = returned_line_ids(in_month) if rows else set()
-    figures: dict[int, _OrderFigures] = defaultdict(_OrderFigures)
-    invalid_orders: dict[int, set[int]] = defaultdict(set)
-    for line_id, creator_id, order_creator_id, order_id, price, quantity, status in rows:
-        creator = creator_id or order_creator_id
-        entry = figures[creator]
-        amount = price * quantity
-        entry.orders.add(order_id)
-        entry.sales += amount
-        if status == PlatformStatus.CANCELLED or line_id in returned:
-            invalid_orders[creator].add(order_id)
-        else:
-            entry.valid_sales += amount
-            entry.valid_orders.add(order_id)
-    for creator, orders in invalid_orders.items():
-        figures[creator].valid_orders -= orders
-    return figures
+    )
+    invalid = (
+        Q(order__platform_status=PlatformStatus.CANCELLED)
+        | Q(order_id__in=OrderReturn.objects.values("order_id"))
+        | (~Q(remote_sku_id="") & Q(sku_refunded))
+    )
+    grouped = (
+        in_month.annotate(
+            attributed_to=Coalesce("creator_id", "order__creator_id"),
+            is_invalid=ExpressionWrapper(invalid, output_field=BooleanField()),
+            line_sales=ExpressionWrapper(F("sale_price") * F("quantity"), output_field=_MONEY),
+        )
+        .values("attributed_to")
+        .order_by()
+        .annotate(
+            orders=Count("order_id", distinct=True),
+            invalid_orders=Count(Case(When(is_invalid=True, then=F("order_id"))), distinct=True),
+            sales=Sum("line_sales"),
+            valid_sales=Sum("line_sales", filter=Q(is_invalid=False)),
+        )
+    )
+    if creator_ids is not None:
+        grouped = grouped.filter(attributed_to__in=creator_ids)
+    return {
+        row["attributed_to"]: _OrderFigures(
+            orders=row["orders"],
+            valid_orders=row["orders"] - row["invalid_orders"],
+            # SQLite sums decimals as floats: back to cents.
+            sales=(row["sales"] or ZERO).quantize(CENT),
+            valid_sales=(row["valid_sales"] or ZERO).quantize(CENT),
+        )
+        for row in grouped
+    }
 
 
 @dataclass(frozen=True)
@@ -153,6 +189,14 @@ def statements_generate(
         )
 
 
+# Fields a remake writes (never status, approval or payment: those belong to other steps).
+_FIGURE_FIELDS = [
+    "currency", "generated_at", "minimum_payout", "orders_count", "valid_orders_count", "sales",
+    "valid_sales", "commission_payable", "platform_commission", "deductions_carried_in",
+    "minimum_carried_in", "balance", "payable", "carried_forward",
+]  # fmt: skip
+
+
 def _statements_make(
     *,
     period: date,
@@ -163,13 +207,28 @@ def _statements_make(
     minimum_payout: Decimal,
     creator_ids: list[int] | None,
 ) -> GenerateResult:
-    # Drafts are remade from scratch: release their rows first, then sweep again.
-    drafts = CommissionLine.objects.filter(
-        statement__period=period, statement__status=StatementStatus.DRAFT
-    )
+    """Set-based: a handful of grouped queries and UPDATEs for the whole month, whatever the
+    number of creators and rows (the statement count does not grow with either)."""
+    month = Statement.objects.filter(period=period)
     if creator_ids is not None:
-        drafts = drafts.filter(creator_id__in=creator_ids)
-    drafts.update(statement=None)
+        month = month.filter(creator_id__in=creator_ids)
+    # Remakes of the same month take turns: lock its statements (PostgreSQL; SQLite's
+    # IMMEDIATE transaction already serialises writers), in primary-key order.
+    list(month.select_for_update().order_by("pk").values_list("pk", flat=True))
+    drafts = month.filter(status=StatementStatus.DRAFT)
+    due_now = Q(
+        payer=Payer.SELLER,
+        status=LineStatus.EARNED,
+        occurred_at__lt=end,
+        earned_at__lte=now,
+        currency=currency,
+    )
+    # A draft is remade: rows that are no longer due (voided, confirmed after ``now``, in
+    # another currency) leave it; the others stay where a fresh sweep would put them again,
+    # which spares rewriting every row of the month on each remake.
+    CommissionLine.objects.filter(statement__in=drafts.values("pk")).exclude(due_now).update(
+        statement=None
+    )
     due = CommissionLine.objects.filter(
         payer=Payer.SELLER,
         status=LineStatus.EARNED,
@@ -179,14 +238,9 @@ def _statements_make(
     )
     if creator_ids is not None:
         due = due.filter(creator_id__in=creator_ids)
-    sweep: dict[int, list[int]] = defaultdict(list)
-    mismatched: set[tuple[int, str]] = set()
-    for pk, creator_id, code in due.values_list("pk", "creator_id", "currency").iterator(
-        chunk_size=5000
-    ):
-        sweep[creator_id].append(pk)
-        if code != currency:
-            mismatched.add((creator_id, code))
+    mismatched = set(
+        due.exclude(currency=currency).values_list("creator_id", "currency").distinct()
+    )
     if mismatched:
         handles = dict(
             Creator.objects.filter(pk__in={cid for cid, _code in mismatched}).values_list(
@@ -198,85 +252,90 @@ def _statements_make(
             _("Currency mismatch: statements are in %(currency)s but these rows are not: %(rows)s")
             % {"currency": currency, "rows": listed}
         )
-    figures = _order_figures(start, end)
+    swept = set(due.order_by().values_list("creator_id", flat=True).distinct())
+    figures = _order_figures(start, end, creator_ids)
     platform = dict(
         CommissionLine.objects.filter(
             payer=Payer.PLATFORM, occurred_at__gte=start, occurred_at__lt=end
         )
         .exclude(status=LineStatus.VOID)
         .values("creator_id")
+        .order_by()
         .annotate(total=Sum("amount"))
         .values_list("creator_id", "total")
     )
-    carried = {
-        statement.creator_id: statement
-        for statement in Statement.objects.filter(period__lt=period).order_by(
-            "creator_id", "period"
-        )
-    }
-    creators = set(figures) | set(sweep)
-    creators |= {cid for cid, previous in carried.items() if previous.carried_forward != 0}
+    # Each creator's latest earlier statement (the last one per creator in this order).
+    carried = dict(
+        Statement.objects.filter(period__lt=period)
+        .order_by("creator_id", "period")
+        .values_list("creator_id", "carried_forward")
+    )
+    creators = set(figures) | swept | set(drafts.values_list("creator_id", flat=True))
+    creators |= {cid for cid, carry in carried.items() if carry != 0}
     if creator_ids is not None:
         creators &= set(creator_ids)
+    existing = set(month.values_list("creator_id", flat=True))
+    Statement.objects.bulk_create(
+        [
+            Statement(
+                creator_id=creator_id,
+                period=period,
+                currency=currency,
+                generated_at=now,
+                minimum_payout=minimum_payout,
+            )
+            for creator_id in sorted(creators - existing)
+        ],
+        ignore_conflicts=True,
+        batch_size=500,
+    )
+    statements = [
+        statement
+        for statement in month.select_for_update(of=("self",))
+        .select_related("creator")
+        .order_by("pk")
+        if statement.creator_id in creators
+    ]
+    # Every due row onto its creator's draft, in one UPDATE; still only where no statement
+    # holds the row yet (a row is never on two).
+    due.filter(creator_id__in=drafts.values("creator_id")).update(
+        statement=Subquery(drafts.filter(creator_id=OuterRef("creator_id")).values("pk")[:1])
+    )
+    payable = dict(
+        CommissionLine.objects.filter(statement__in=drafts.values("pk"))
+        .values("statement_id")
+        .order_by()
+        .annotate(total=Sum("amount"))
+        .values_list("statement_id", "total")
+    )
     made: list[Statement] = []
     locked: list[Statement] = []
-    for creator_id in sorted(creators):
-        statement = _statement_build(
-            creator_id=creator_id,
-            period=period,
-            row_ids=sweep.get(creator_id, []),
-            now=now,
-            currency=currency,
-            minimum_payout=minimum_payout,
-            figures=figures.get(creator_id, _OrderFigures()),
-            platform_commission=platform.get(creator_id) or ZERO,
-            previous=carried.get(creator_id),
+    for statement in sorted(statements, key=lambda item: item.creator_id):
+        if statement.is_locked:
+            locked.append(statement)
+            continue
+        entry = figures.get(statement.creator_id, _OrderFigures())
+        statement.currency = currency
+        statement.generated_at = now
+        statement.minimum_payout = minimum_payout
+        statement.orders_count = entry.orders
+        statement.valid_orders_count = entry.valid_orders
+        statement.sales = entry.sales
+        statement.valid_sales = entry.valid_sales
+        # SQLite sums decimals as floats: back to cents.
+        statement.commission_payable = (payable.get(statement.pk) or ZERO).quantize(CENT)
+        statement.platform_commission = (platform.get(statement.creator_id) or ZERO).quantize(CENT)
+        carry = carried.get(statement.creator_id, ZERO)
+        statement.deductions_carried_in = min(carry, ZERO)
+        statement.minimum_carried_in = max(carry, ZERO)
+        _settle_amounts(statement)
+        made.append(statement)
+    for statement in made:
+        # One small UPDATE each: bulk_update's CASE per field and row costs more to compile.
+        Statement.objects.filter(pk=statement.pk).update(
+            **{name: getattr(statement, name) for name in _FIGURE_FIELDS}
         )
-        (locked if statement.is_locked else made).append(statement)
     return GenerateResult(statements=made, locked=locked)
-
-
-def _statement_build(
-    *,
-    creator_id: int,
-    period: date,
-    row_ids: list[int],
-    now: datetime,
-    currency: str,
-    minimum_payout: Decimal,
-    figures: _OrderFigures,
-    platform_commission: Decimal,
-    previous: Statement | None,
-) -> Statement:
-    statement, _created = Statement.objects.select_for_update().get_or_create(
-        creator_id=creator_id,
-        period=period,
-        defaults={"currency": currency, "generated_at": now, "minimum_payout": minimum_payout},
-    )
-    if statement.is_locked:
-        return statement
-    # By primary key, still only where no statement holds the row yet (a row is never on two).
-    for first in range(0, len(row_ids), SWEEP_CHUNK):
-        CommissionLine.objects.filter(
-            pk__in=row_ids[first : first + SWEEP_CHUNK], statement__isnull=True
-        ).update(statement=statement)
-    payable = CommissionLine.objects.filter(statement=statement).aggregate(total=Sum("amount"))
-    statement.currency = currency
-    statement.generated_at = now
-    statement.minimum_payout = minimum_payout
-    statement.orders_count = len(figures.orders)
-    statement.valid_orders_count = len(figures.valid_orders)
-    statement.sales = figures.sales.quantize(CENT)
-    statement.valid_sales = figures.valid_sales.quantize(CENT)
-    # SQLite sums decimals as floats: back to cents.
-    statement.commission_payable = (payable["total"] or ZERO).quantize(CENT)
-    statement.platform_commission = platform_commission.quantize(CENT)
-    carry = previous.carried_forward if previous is not None else ZERO
-    statement.deductions_carried_in = min(carry, ZERO)
-    statement.minimum_carried_in = max(carry, ZERO)
-    _settle_amounts(statement)
-    statement.save()
-    return statement
 
 
 def _settle_amounts(statement: Statement) -> None:
