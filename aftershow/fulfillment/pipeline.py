@@ -47,13 +47,14 @@ from aftershow.fulfillment.models import (
 from aftershow.fulfillment.packing import packages_build
 from aftershow.fulfillment.shipping import packages_ship
 from aftershow.integrations.models import TrackingUpload, TrackingUploadState
+from aftershow.integrations.tiktok.tracking import tracking_pushed_by_api
 from aftershow.orders.models import OrderLine, OrderState
 from aftershow.orders.release import orders_release_due
 from aftershow.risk.models import FlagStatus, RiskFlag, RuleKind
 from aftershow.risk.services import orders_confirm_clean
-from aftershow.shops.models import Channel, Shop
+from aftershow.shops.models import Shop
 
-TRACKING_POLL_SECONDS = 0.1
+TRACKING_POLL_SECONDS = 0.02
 # The served demo sets it to "sandbox": the button then buys sample labels for every parcel.
 BURST_PROVIDER_ENV = "AFTERSHOW_BURST_LABEL_PROVIDER"
 
@@ -255,12 +256,9 @@ def burst_process(
     ]
     clock.lap("batch PDF")
 
-    to_ship = list(
-        Package.objects.filter(
-            batch_item__batch__in=batches, batch_item__state=BatchItemState.LABELLED
-        )
-        .select_related("shop")
-        .order_by("batch_item__batch_id", "batch_item__position")
+    # A queryset: packages_ship reads the ids and locks the rows itself.
+    to_ship = Package.objects.filter(
+        batch_item__batch__in=batches, batch_item__state=BatchItemState.LABELLED
     )
     shipped = packages_ship(packages=to_ship, actor=actor, via="pipeline")
     summary.shipped = shipped.shipped
@@ -276,7 +274,7 @@ def burst_process(
     ]
     # A shop served through files (no API access) gets its tracking into TikTok through the
     # bulk upload file instead (``aftershow.imports.tracking``): there is nothing to wait for.
-    if shop.channel == Channel.TIKTOK and shop.api_base_url:
+    if tracking_pushed_by_api(shop):
         counts = _wait_for_tracking(summary.batches, timeout=tracking_timeout, sleep=sleep)
         summary.tracking_requested = sum(counts.values())
         summary.tracking_accepted = counts[TrackingUploadState.PUSHED]

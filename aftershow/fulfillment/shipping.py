@@ -31,8 +31,9 @@ from django.utils.translation import gettext as _
 from aftershow.accounts.models import User
 from aftershow.audit.models import AuditAction, AuditEvent
 from aftershow.core.timeutils import utcnow
+from aftershow.fulfillment.bulk import shops_attach
 from aftershow.fulfillment.models import BatchItemState, LabelBatchItem, Package, PackageStatus
-from aftershow.integrations.tiktok.tracking import tracking_pushes_request
+from aftershow.integrations.tiktok.tracking import tracking_pushed_by_api, tracking_pushes_request
 from aftershow.inventory.allocation import order_lines_ship
 from aftershow.inventory.ledger import lock_in_pk_order
 from aftershow.inventory.models import AllocationStatus, StockAllocation
@@ -44,7 +45,6 @@ from aftershow.orders.models import (
     OrderStatusChange,
     PlatformStatus,
 )
-from aftershow.shops.models import Channel
 
 _PACKAGE_FIELDS = ("id", "shipped_at", "status", "tracking_number", "carrier")
 _ORDER_FIELDS = (
@@ -165,14 +165,10 @@ def packages_ship(
 def _ship_chunk(ids: list[int], *, actor: User | None, via: str, report: ShipReport) -> None:
     now = utcnow()
     with transaction.atomic():
-        packages = {
-            package.pk: package
-            for package in lock_in_pk_order(
-                Package.objects.filter(pk__in=ids)
-                .select_related("shop")
-                .only(*_PACKAGE_FIELDS, "shop")
-            )
-        }
+        locked = lock_in_pk_order(Package.objects.filter(pk__in=ids).only(*_PACKAGE_FIELDS, "shop"))
+        # One shop row per shop, not one per parcel: loading a shop decrypts its credentials.
+        shops_attach(locked)
+        packages = {package.pk: package for package in locked}
         for missing in sorted(set(ids) - set(packages)):
             report.refused[missing] = _("No such package.")
         candidates: dict[int, Package] = {}
@@ -260,7 +256,8 @@ def _ship_chunk(ids: list[int], *, actor: User | None, via: str, report: ShipRep
                 },
             },
         )
-        tiktok = [p for p in candidates.values() if p.shop.channel == Channel.TIKTOK]
+        # A TikTok shop served through files gets its tracking in via the upload file.
+        tiktok = [p for p in candidates.values() if tracking_pushed_by_api(p.shop)]
         if tiktok:
             report.tracking_refused.update(tracking_pushes_request(packages=tiktok))
         report.shipped += len(candidates)

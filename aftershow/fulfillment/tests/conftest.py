@@ -62,7 +62,16 @@ def shopify_shop(db: None) -> Shop:
 
 @pytest.fixture
 def tiktok_shop_row(db: None) -> Shop:
-    return ShopFactory(channel=Channel.TIKTOK, name="TikTok store")
+    """A TikTok shop connected through the Partner API (nothing listens at the address)."""
+    return ShopFactory(
+        channel=Channel.TIKTOK, name="TikTok store", api_base_url="http://127.0.0.1:9"
+    )
+
+
+@pytest.fixture
+def tiktok_file_shop(db: None) -> Shop:
+    """A TikTok shop served through files: no API address (``aftershow.imports.tracking``)."""
+    return ShopFactory(channel=Channel.TIKTOK, name="TikTok store (files)")
 
 
 @pytest.fixture

@@ -29,7 +29,8 @@ from aftershow.fulfillment.shipping import (
 )
 from aftershow.fulfillment.tests.conftest import OrderMaker, make_sku
 from aftershow.fulfillment.tests.test_packing import default_rules
-from aftershow.integrations.models import TrackingUpload, TrackingUploadState
+from aftershow.integrations.models import SyncCursor, TrackingUpload, TrackingUploadState
+from aftershow.integrations.tiktok.tracking_rules import PUSH_CURSOR
 from aftershow.inventory.allocation import order_lines_allocate
 from aftershow.inventory.models import (
     AllocationStatus,
@@ -253,6 +254,30 @@ def test_a_tiktok_parcel_records_its_tracking_push_in_the_same_transaction(
         "USPS",
         TrackingUploadState.QUEUED,
     )
+
+
+@pytest.mark.django_db
+def test_a_file_mode_tiktok_parcel_ships_without_queueing_a_push(
+    tiktok_file_shop: Shop, tiktok_shop_row: Shop, make_order: OrderMaker, tee: Sku
+) -> None:
+    files = labelled(
+        make_order(tiktok_file_shop, tee), tracking="1Z999AA10123456784", carrier="UPS"
+    )
+    api = labelled(make_order(tiktok_shop_row, tee), tracking="1Z999AA10123456791", carrier="UPS")
+
+    report = packages_ship(packages=[files, api], actor=None, via="batch")
+
+    assert (report.shipped, report.refused, report.tracking_refused) == (2, {}, {})
+    assert Package.objects.filter(shipped_at__isnull=False).count() == 2
+    # The file-mode shop's tracking goes in through the upload file: no upload, no task.
+    assert list(TrackingUpload.objects.values_list("package_id", "state")) == [
+        (api.pk, TrackingUploadState.QUEUED)
+    ]
+    assert list(
+        SyncCursor.objects.filter(kind=PUSH_CURSOR, task_queued=True).values_list(
+            "shop_id", flat=True
+        )
+    ) == [tiktok_shop_row.pk]
 
 
 @pytest.mark.django_db

@@ -39,6 +39,13 @@ def tracking_revision_refusal(*, package: Package, now: datetime | None = None) 
     return None if upload is None else revision_refusal(upload, now or utcnow())
 
 
+def tracking_pushed_by_api(shop: Shop) -> bool:
+    """Whether ``shop``'s tracking numbers go to TikTok through the Partner API. A TikTok shop
+    served through files (no API address: ``aftershow.imports.tracking``) gets them into
+    TikTok with the bulk upload file instead, so nothing is pushed for it."""
+    return shop.channel == Channel.TIKTOK and bool(shop.api_base_url)
+
+
 def _check(package: Package) -> None:
     if package.shop.channel != Channel.TIKTOK:
         raise ValueError(f"package {package.pk} is not from a TikTok shop")
