@@ -25,7 +25,6 @@ from django.utils.translation import gettext as _
 
 from aftershow.commissions import xlsx
 from aftershow.commissions.models import ZERO, CommissionLine, Statement
-from aftershow.commissions.xlsx import Sheet
 from aftershow.core.money import CENT
 
 LINK_SALT = "aftershow.commissions.statement"
@@ -146,19 +145,6 @@ def _xlsx_detail(statement: Statement) -> Iterator[tuple[Any, ...]]:
             yield from batch
 
 
-class _CellText(dict[str | None, str]):
-    """Escaped inline-string cell bodies by value (SKUs, products, kinds and statuses repeat on
-    every row); an empty value is an empty cell."""
-
-    def __missing__(self, value: str | None) -> str:
-        if not value:
-            body = "/>"
-        else:
-            body = f' t="inlineStr"><is><t xml:space="preserve">{xlsx.text(value)}</t></is></c>'
-        self[value] = body
-        return body
-
-
 DETAIL_COLUMNS = "ABCDEFGHIJKL"
 DETAIL_WIDTHS = (22, 18, 16, 32, 12, 14, 12, 9, 12, 9, 18, 40)
 
@@ -167,16 +153,17 @@ def statement_xlsx(statement: Statement) -> bytes:
     """Summary and detail sheets: frozen headers, number formats, a filter on the detail and a
     totals row (values, not formulas). Each detail row is one string template
     (``aftershow.commissions.xlsx`` says why)."""
-    summary = Sheet(_("Summary"), widths=(52, 22))
+    book = xlsx.Workbook(created=statement.generated_at)
+    summary = book.sheet(_("Summary"), widths=(52, 22))
     summary.append([(_("Item"), xlsx.BOLD), (_("Value"), xlsx.BOLD)])
     for label, value in summary_rows(statement):
-        summary.append(
-            [(label, xlsx.PLAIN), (value, xlsx.MONEY if isinstance(value, Decimal) else xlsx.PLAIN)]
-        )
+        style = xlsx.MONEY if isinstance(value, Decimal) else xlsx.PLAIN
+        summary.append([(label, xlsx.PLAIN), (value, style)])
 
-    detail = Sheet(_("Detail"), widths=DETAIL_WIDTHS, auto_filter=True)
+    detail = book.sheet(_("Detail"), widths=DETAIL_WIDTHS, auto_filter=True)
     detail.append([(_(title), xlsx.BOLD) for title in DETAIL_HEADER])
-    t = _CellText()
+    t = book.strings
+    rows = detail.rows
     bases: list[float] = []
     amounts: list[float] = []
     number = 1
@@ -187,7 +174,7 @@ def statement_xlsx(statement: Statement) -> bytes:
         amounts.append(amount)
         # Floats are the doubles Excel stores; repr is the shortest text that reads back the same.
         r = str(number)
-        detail.append_xml(
+        rows.append(
             f'<row r="{r}"><c r="A{r}"{t[order_id]}'
             + (f'<c r="B{r}" s="4"><v>{placed!r}</v></c>' if placed is not None else "")
             + f'<c r="C{r}"{t[sku]}<c r="D{r}"{t[product]}<c r="E{r}"{t[kind]}'
@@ -197,6 +184,7 @@ def statement_xlsx(statement: Statement) -> bytes:
             + (f'<c r="K{r}" s="4"><v>{earned!r}</v></c>' if earned is not None else "")
             + f'<c r="L{r}"{t[note]}</row>'
         )
+    detail.last_row = number
     detail.filter_last_row = number
     # Cent amounts: the exact sum of the doubles (fsum) is within far less than half a cent of
     # the exact decimal total, so rounding it to cents gives that total.
@@ -212,7 +200,7 @@ def statement_xlsx(statement: Statement) -> bytes:
             (statement.currency, xlsx.PLAIN),
         ]
     )
-    return xlsx.workbook_bytes([summary, detail], created=statement.generated_at)
+    return book.to_bytes()
 
 
 def statement_csv(statement: Statement) -> str:

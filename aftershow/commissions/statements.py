@@ -238,9 +238,9 @@ def _statements_make(
     )
     if creator_ids is not None:
         due = due.filter(creator_id__in=creator_ids)
-    mismatched = set(
-        due.exclude(currency=currency).values_list("creator_id", "currency").distinct()
-    )
+    # Who has due rows, and in which currencies: one grouped read.
+    due_currencies = set(due.order_by().values_list("creator_id", "currency").distinct())
+    mismatched = {(cid, code) for cid, code in due_currencies if code != currency}
     if mismatched:
         handles = dict(
             Creator.objects.filter(pk__in={cid for cid, _code in mismatched}).values_list(
@@ -252,7 +252,7 @@ def _statements_make(
             _("Currency mismatch: statements are in %(currency)s but these rows are not: %(rows)s")
             % {"currency": currency, "rows": listed}
         )
-    swept = set(due.order_by().values_list("creator_id", flat=True).distinct())
+    swept = {cid for cid, _code in due_currencies}
     figures = _order_figures(start, end, creator_ids)
     platform = dict(
         CommissionLine.objects.filter(
