@@ -114,15 +114,22 @@ def barcode_path(value: str, *, centre: float, y: float, bar_width: float, heigh
 
 class LabelPainter:
     """Draws labels on one canvas. What every label of a service shares (rules, boxes, the
-    service icon and banner, the SAMPLE block, the sender) is drawn once into a PDF form and
-    placed on each page, so a 600-label batch formats those numbers once, not 600 times."""
+    service icon and banner, the SAMPLE block, the sender, the ship date) is drawn once into a
+    PDF form and placed on each page, so a 600-label batch formats those numbers once, not 600
+    times."""
 
     def __init__(self, canvas: Canvas) -> None:
         self.canvas = canvas
         self.forms: dict[tuple[object, ...], str] = {}
 
     def _frame(self, content: LabelContent) -> str:
-        key = (content.carrier, content.service, content.is_sample, content.ship_from)
+        key = (
+            content.carrier,
+            content.service,
+            content.is_sample,
+            content.ship_from,
+            content.ship_date,
+        )
         name = self.forms.get(key)
         if name is not None:
             return name
@@ -142,6 +149,8 @@ class LabelPainter:
             canvas.setFont(FONT_BOLD, 8)
             canvas.drawRightString(right, top - 54, "NOT VALID FOR MAILING")
             canvas.drawRightString(right, top - 64, "aftershow sandbox carrier")
+        canvas.setFont(FONT, 8)
+        canvas.drawRightString(right, top - 76, content.ship_date)
         # Service banner between two rules.
         canvas.setLineWidth(2)
         canvas.line(0, top - 84, PAGE_WIDTH, top - 84)
@@ -169,8 +178,6 @@ class LabelPainter:
         canvas = self.canvas
         canvas.doForm(self._frame(content))
         top = PAGE_HEIGHT - MARGIN
-        canvas.setFont(FONT, 8)
-        canvas.drawRightString(PAGE_WIDTH - MARGIN, top - 76, content.ship_date)
         # Recipient, large, shrunk to fit the width.
         y = top - 190
         for line in (content.ship_to.name, *content.ship_to.lines):
