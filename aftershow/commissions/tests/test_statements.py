@@ -207,3 +207,105 @@ def test_xlsx_and_csv_read_back_with_totals(creator: Creator, make_order: OrderM
     csv_lines = statement_csv(statement).splitlines()
     assert csv_lines[-1].split(",")[6:10] == ["67.34", "", "3.37", "USD"]
     assert len(csv_lines) == 5
+
+
+def test_remaking_a_draft_keeps_due_rows_and_releases_the_rest(
+    creator: Creator, make_order: OrderMaker
+) -> None:
+    orders = [make_order(creator=creator, placed_at=IN_OCTOBER) for _ in range(20)]
+    _sync(datetime(2026, 10, 31, tzinfo=UTC))
+    (first,) = statements_generate(period=OCTOBER, now=NOV_2).statements
+    kept = set(first.lines.values_list("pk", flat=True))
+    assert len(kept) == 20 and first.payable == Decimal("40.00")
+
+    # Returned before approval: its row is voided (and leaves the draft); the rest stay put.
+    order_return_record(order=orders[0], remote_return_id="early", returned_at=NOV_2)
+    _sync(NOV_2 + timedelta(hours=1))
+    voided = CommissionLine.objects.get(order=orders[0], payer=Payer.SELLER)
+    assert (voided.status, voided.statement_id) == (LineStatus.VOID, None)
+    (second,) = statements_generate(period=OCTOBER, now=NOV_2 + timedelta(hours=2)).statements
+    assert second.pk == first.pk
+    assert set(second.lines.values_list("pk", flat=True)) == kept - {voided.pk}
+    assert (second.valid_orders_count, second.commission_payable) == (19, Decimal("38.00"))
+
+    # Remade as of a moment before the rows were earned: every row leaves, none is lost.
+    seller_rows = CommissionLine.objects.filter(payer=Payer.SELLER, status=LineStatus.EARNED)
+    seller_rows.update(earned_at=NOV_2 + timedelta(hours=3))
+    (early,) = statements_generate(period=OCTOBER, now=NOV_2 + timedelta(hours=2)).statements
+    assert early.pk == first.pk and not early.lines.exists()
+    assert early.commission_payable == Decimal("0.00")
+    assert seller_rows.filter(statement__isnull=True).count() == 19
+    (again,) = statements_generate(period=OCTOBER, now=NOV_2 + timedelta(hours=3)).statements
+    assert again.lines.count() == 19 and again.commission_payable == Decimal("38.00")
+    assert Statement.objects.count() == 1
+
+
+def test_a_draft_with_only_a_fee_is_remade(creator: Creator) -> None:
+    commission_line_book(
+        creator_id=creator.pk,
+        kind=LineKind.FLAT_FEE,
+        amount=Decimal("120.00"),
+        currency="USD",
+        occurred_at=IN_OCTOBER,
+        idempotency_key="fee-oct",
+    )
+    (first,) = statements_generate(period=OCTOBER, now=NOV_2).statements
+    (second,) = statements_generate(period=OCTOBER, now=NOV_2).statements
+    assert second.pk == first.pk
+    assert (second.orders_count, second.commission_payable, second.payable) == (
+        0, Decimal("120.00"), Decimal("120.00")
+    )  # fmt: skip
+    assert second.lines.count() == 1
+
+
+def test_xlsx_is_a_valid_package_with_escaped_text_clawbacks_and_a_filter(
+    creator: Creator, make_order: OrderMaker
+) -> None:
+    import zipfile
+    from xml.dom import minidom
+
+    orders = [make_order(creator=creator, placed_at=IN_OCTOBER) for _ in range(30)]
+    orders[0].lines.update(product_name='Lip tint "Rose" & <Gloss>\x01', seller_sku="")
+    _sync(datetime(2026, 10, 31, tzinfo=UTC))
+    (october,) = statements_generate(period=OCTOBER, now=NOV_2).statements
+    statement_approve(statement=october)
+    order_return_record(order=orders[1], remote_return_id="late", returned_at=NOV_2)
+    _sync(NOV_2 + timedelta(hours=1))
+    commission_line_book(
+        creator_id=creator.pk,
+        kind=LineKind.BONUS,
+        amount=Decimal("10.00"),
+        currency="USD",
+        occurred_at=NOV_2,
+        idempotency_key="bonus-nov",
+        note="Top seller & more",
+    )
+    (november,) = statements_generate(period=NOVEMBER, now=DEC_2).statements
+    assert november.commission_payable == Decimal("8.00")  # 10.00 bonus - 2.00 clawback
+
+    october_file = statement_xlsx(october)
+    package = zipfile.ZipFile(BytesIO(october_file))
+    assert package.testzip() is None
+    for name in package.namelist():
+        minidom.parseString(package.read(name))  # every part is well-formed XML
+    workbook = load_workbook(BytesIO(october_file))
+    detail = workbook["Detail"]
+    assert detail.auto_filter.ref == "A1:L31"
+    rows = list(detail.iter_rows(values_only=True))
+    assert len(rows) == 32
+    first = rows[1]
+    assert first[2] is None  # an empty SKU is an empty cell
+    assert first[3] == 'Lip tint "Rose" & <Gloss>'  # escaped; the control character dropped
+    assert Decimal(str(rows[-1][8])) == Decimal("60.00") == october.commission_payable
+
+    workbook = load_workbook(BytesIO(statement_xlsx(november)))
+    rows = list(workbook["Detail"].iter_rows(values_only=True))
+    by_kind = {row[4]: row for row in rows[1:-1]}
+    assert Decimal(str(by_kind[LineKind.CLAWBACK][8])) == Decimal("-2.00")
+    assert by_kind[LineKind.BONUS][11] == "Top seller & more"
+    assert by_kind[LineKind.BONUS][0] is None  # no order
+    assert rows[-1][0] == "Total (2 rows)"
+    assert Decimal(str(rows[-1][8])) == Decimal("8.00")
+    assert workbook["Detail"].cell(row=len(rows), column=9).font.bold
+    csv_total = statement_csv(november).splitlines()[-1].split(",")
+    assert csv_total[8] == "8.00"
