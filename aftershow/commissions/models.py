@@ -126,6 +126,8 @@ class CommissionLine(models.Model):
         indexes = [
             models.Index(fields=["creator", "payer", "status"], name="commline_creator_payer"),
             models.Index(fields=["payer", "status", "occurred_at"], name="commline_due"),
+            # Rows of one kind (flat fees for the metrics' invested cost) without a table scan.
+            models.Index(fields=["kind", "creator"], name="commline_kind"),
             # The statement sweep: "this creator's earned seller rows on no statement yet".
             models.Index(
                 fields=["statement", "payer", "status", "creator", "occurred_at"],
