@@ -229,6 +229,7 @@ def sync_burst(warehouse: Warehouse) -> dict[str, float]:
             for sku in skus
         }
         latencies = []
+        by_channel: dict[str, list[float]] = {channel: [] for channel in CHANNELS}
         for at, code, available in sales:
             reached = []
             for channel in CHANNELS:
@@ -243,6 +244,7 @@ def sync_burst(warehouse: Warehouse) -> dict[str, float]:
                 if when is None:
                     raise SystemExit(f"{channel} never showed {code} at {available} or below")
                 reached.append(when - at)
+                by_channel[channel].append(when - at)
             latencies.append(max(reached))
         finals = {
             channel: [sandboxes.timed_history(channel, sku.code)[-1][1] for sku in skus]
@@ -254,7 +256,12 @@ def sync_burst(warehouse: Warehouse) -> dict[str, float]:
         print(
             f"  burst: {BURST} orders in {burst_seconds:.1f} s; calls per channel {calls}; "
             f"sale -> all channels p50 {statistics.median(latencies):.3f} s, "
-            f"p99 {percentile(latencies, 0.99):.3f} s, max {max(latencies):.3f} s",
+            f"p99 {percentile(latencies, 0.99):.3f} s, max {max(latencies):.3f} s; per channel "
+            + ", ".join(
+                f"{channel} p50 {statistics.median(values):.3f} / p99 "
+                f"{percentile(values, 0.99):.3f} s"
+                for channel, values in by_channel.items()
+            ),
             file=sys.stderr,
             flush=True,
         )

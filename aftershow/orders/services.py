@@ -223,7 +223,7 @@ def _upsert_batch(*, shop: Shop, batch: list[IncomingOrder], source: ChangeSourc
     OrderStatusChange.objects.bulk_create(changes)
     # Stock, in this same transaction: new orders reserve theirs (or are backordered), orders
     # that became cancelled release it. Both are idempotent.
-    order_lines_allocate(order_ids=new_order_ids, actor_label=source)
+    order_lines_allocate(order_ids=new_order_ids, actor_label=source, just_inserted=True)
     order_deallocate(
         order_ids=[
             order.pk
@@ -357,9 +357,14 @@ def _buyers_for(*, shop: Shop, batch: Iterable[IncomingOrder]) -> dict[str, int]
     }
     if not keys:
         return {}
-    # A buyer already known (or inserted by a concurrent ingest) is left as it is.
+    # A buyer already known (or inserted by a concurrent ingest) is left as it is. In key
+    # order: two ingests inserting the same new buyers in different orders deadlocked on
+    # PostgreSQL's unique index (each waiting for the other's uncommitted key).
     RowInsert(Buyer, ("channel", "buyer_key", "nickname")).execute(
-        ((shop.channel, key, order.buyer_nickname) for key, order in keys.values()),
+        (
+            (shop.channel, key, order.buyer_nickname)
+            for key, order in sorted(keys.values(), key=lambda entry: entry[0])
+        ),
         ignore_conflicts=True,
     )
     ids = dict(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from aftershow.core.http import OutboundHttp, Recorder
 from aftershow.integrations.inventory_push import InventoryChannel
 from aftershow.shops.models import Shop
 
@@ -17,10 +18,18 @@ DEFAULT_INVENTORY_CHANNELS = {
 }
 
 
-def inventory_channel_for(shop: Shop) -> InventoryChannel:
+def inventory_channel_for(shop: Shop, *, recorder: Recorder | None = None) -> InventoryChannel:
+    """The shop's connector; with ``recorder``, its HTTP calls are handed to that recorder
+    instead of being written to the integration log one by one (the engine writes them with
+    the push's results, in one transaction)."""
     paths = getattr(settings, "INVENTORY_CHANNELS", DEFAULT_INVENTORY_CHANNELS)
     path = paths.get(shop.channel)
     if path is None:
         raise LookupError(f"no inventory connector for channel {shop.channel!r}")
-    channel: InventoryChannel = import_string(path)(shop)
+    factory = import_string(path)
+    channel: InventoryChannel
+    if recorder is None:
+        channel = factory(shop)
+    else:
+        channel = factory(shop, http=OutboundHttp(channel=shop.channel, recorder=recorder))
     return channel

@@ -25,6 +25,7 @@ time; it exits when idle and the next stock change wakes it (:mod:`aftershow.sto
 from __future__ import annotations
 
 import logging
+import math
 import random
 import time
 import uuid
@@ -33,13 +34,14 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import F, Min, Q, Sum
 
 from aftershow.catalog.models import BundleComponent, ChannelListing
-from aftershow.core.http import ChannelError
+from aftershow.core.http import ChannelError, Exchange, Recorder
 from aftershow.core.timeutils import utcnow
 from aftershow.integrations.inventory_push import (
     InventoryChannel,
@@ -48,6 +50,7 @@ from aftershow.integrations.inventory_push import (
     QuantityUpdate,
     results_for_error,
 )
+from aftershow.integrations.services import integration_log_record
 from aftershow.inventory.models import StockLevel
 from aftershow.shops.models import Shop
 from aftershow.stocksync.channels import inventory_channel_for
@@ -60,6 +63,7 @@ from aftershow.stocksync.models import (
     SyncStatus,
     listed_quantity,
 )
+from aftershow.stocksync.writes import write_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +72,10 @@ DUE_PER_PASS = 2000
 LEASE = timedelta(seconds=60)
 MAX_BACKOFF_SECONDS = 300.0
 STALE_RETRY = timedelta(milliseconds=50)
+# Channels whose stock API takes one SKU per call, paced by the connector (Amazon's Listings
+# Items PATCH, 5 a second): pushed one listing per call, see _push_shop_due_in_thread.
+ONE_SKU_PER_CALL = frozenset({"amazon"})
+ONE_PER_CALL_TURN = 2.0
 
 
 def _setting(name: str, default: float) -> float:
@@ -184,12 +192,16 @@ def targets_refresh(*, sku_ids: Iterable[int]) -> int:
             )
             moved += 1
         elif sync.target_quantity != target:
+            # A row already waiting keeps its place in the queue (pushes go oldest due first):
+            # moving it to the back on every sale starved a SKU that sells all the time on a
+            # paced channel. A row waiting out a backoff is due now: its new value is news.
+            waiting = sync.is_due and sync.due_at is not None and sync.due_at < now
             ListingSync.objects.filter(pk=sync.pk).update(
                 target_quantity=target,
                 target_key=new_key(),
                 target_set_at=now,
                 is_due=True,
-                due_at=now,
+                due_at=sync.due_at if waiting else now,
                 attempts=0,
                 status=SyncStatus.PENDING,
             )
@@ -203,7 +215,9 @@ def changes_apply(*, limit: int = CHANGES_PER_PASS) -> int:
 
     Exactly the marks read are deleted (not an id range: on PostgreSQL a smaller id can commit
     after a larger one, and must not be deleted unseen)."""
-    with transaction.atomic():
+    if not StockChange.objects.exists():  # a read: no write lock taken while there is nothing
+        return 0
+    with write_transaction():
         marks = list(StockChange.objects.order_by("id").values_list("id", "sku_id")[:limit])
         if not marks:
             return 0
@@ -232,14 +246,18 @@ class PassReport:
             self.calls_by_status[status] += count
 
 
-ChannelFactory = Callable[[Shop], InventoryChannel]
+class ChannelFactory(Protocol):
+    def __call__(self, shop: Shop, *, recorder: Recorder | None = None) -> InventoryChannel: ...
 
 
 def _push(
-    shop: Shop, updates: list[QuantityUpdate], channel_for: ChannelFactory
+    shop: Shop,
+    updates: list[QuantityUpdate],
+    channel_for: ChannelFactory,
+    recorder: Recorder | None = None,
 ) -> list[PushResult]:
     try:
-        results = channel_for(shop).push_quantities(updates)
+        results = channel_for(shop, recorder=recorder).push_quantities(updates)
         if len(results) != len(updates):
             raise RuntimeError(f"{shop} answered {len(results)} results for {len(updates)} updates")
         return results
@@ -253,10 +271,11 @@ def _push(
         ]
 
 
-def due_shop_ids() -> set[int]:
-    return set(
+def due_shop_ids() -> dict[int, str]:
+    """The shops with a push due now, and their channels."""
+    return dict(
         ListingSync.objects.filter(is_due=True, due_at__lte=utcnow()).values_list(
-            "listing__shop_id", flat=True
+            "listing__shop_id", "listing__shop__channel"
         )
     )
 
@@ -284,8 +303,14 @@ def push_shop_due(
         )
         for sync in rows
     ]
-    results = _push(rows[0].listing.shop, updates, channel_for)
-    with transaction.atomic():
+    shop = rows[0].listing.shop
+    # The calls' integration-log rows are written with the answers, in one short transaction,
+    # rather than one write each: on SQLite every write waits for the single writer lock.
+    exchanges: list[Exchange] = []
+    results = _push(shop, updates, channel_for, exchanges.append)
+    with write_transaction():
+        for exchange in exchanges:
+            integration_log_record(shop=shop, exchange=exchange)
         for sync, result in zip(rows, results, strict=True):
             _record(sync, result)
             report.calls_by_status[result.status] += 1
@@ -293,10 +318,27 @@ def push_shop_due(
     return report
 
 
-def _push_shop_due_in_thread(shop_id: int, channel_for: ChannelFactory) -> PassReport:
-    """:func:`push_shop_due` in a pool thread, which closes its own connections when done."""
+def _push_shop_due_in_thread(
+    shop_id: int, channel_for: ChannelFactory, *, one_per_call: bool = False
+) -> PassReport:
+    """:func:`push_shop_due` in a pool thread, which closes its own connections when done.
+
+    A channel that takes one SKU per paced call (``ONE_SKU_PER_CALL``) is pushed one listing
+    at a time, the longest due first, each with its target read just before its call: a batch
+    read at once would send its last SKU's value a whole paced round late. The loop ends when
+    nothing is due or after ``ONE_PER_CALL_TURN`` seconds (the run loop starts it again).
+    """
     try:
-        return push_shop_due(shop_id=shop_id, channel_for=channel_for)
+        if not one_per_call:
+            return push_shop_due(shop_id=shop_id, channel_for=channel_for)
+        report = PassReport()
+        until = time.monotonic() + ONE_PER_CALL_TURN
+        while time.monotonic() < until:
+            part = push_shop_due(shop_id=shop_id, channel_for=channel_for, limit=1)
+            if not part.pushed:
+                break
+            report.add(part)
+        return report
     finally:
         connections.close_all()
 
@@ -332,6 +374,7 @@ def _record(sync: ListingSync, result: PushResult) -> None:
             last_error="",
         )
         if not applied:  # superseded in flight: the channel holds the older value for now
+            # Due again, behind the rows that waited while this one was pushed (round robin).
             ListingSync.objects.filter(pk=sync.pk).update(
                 pushed_quantity=result.update.quantity, pushed_at=now, is_due=True, due_at=now
             )
@@ -371,24 +414,29 @@ def engine_pass(*, channel_for: ChannelFactory = inventory_channel_for) -> PassR
 
 def lease_acquire(holder: str) -> bool:
     now = utcnow()
-    EngineLease.objects.bulk_create([EngineLease(name=LEASE_NAME)], ignore_conflicts=True)
-    return bool(
-        EngineLease.objects.filter(name=LEASE_NAME)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__lte=now) | Q(holder=holder))
-        .update(holder=holder, expires_at=now + LEASE, kicked_at=None)
-    )
+    with write_transaction():
+        EngineLease.objects.bulk_create([EngineLease(name=LEASE_NAME)], ignore_conflicts=True)
+        return bool(
+            EngineLease.objects.filter(name=LEASE_NAME)
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__lte=now) | Q(holder=holder))
+            .update(holder=holder, expires_at=now + LEASE, kicked_at=None)
+        )
 
 
 def lease_renew(holder: str) -> bool:
-    return bool(
-        EngineLease.objects.filter(name=LEASE_NAME, holder=holder).update(
-            expires_at=utcnow() + LEASE
+    with write_transaction():
+        return bool(
+            EngineLease.objects.filter(name=LEASE_NAME, holder=holder).update(
+                expires_at=utcnow() + LEASE
+            )
         )
-    )
 
 
 def lease_release(holder: str) -> None:
-    EngineLease.objects.filter(name=LEASE_NAME, holder=holder).update(holder="", expires_at=None)
+    with write_transaction():
+        EngineLease.objects.filter(name=LEASE_NAME, holder=holder).update(
+            holder="", expires_at=None
+        )
 
 
 def next_due_at() -> datetime | None:
@@ -424,6 +472,9 @@ def engine_run(
     # Bounded, so a queue worker shared with other jobs is handed back regularly.
     run_limit = _setting("STOCKSYNC_MAX_RUN_SECONDS", 30.0) if max_seconds is None else max_seconds
     debounce = _setting("STOCKSYNC_DEBOUNCE_SECONDS", 0.05)
+    # A shop's next push starts at least this long after its last one started: the window in
+    # which a burst's sales coalesce into one call per SKU (a push in flight is one too).
+    shop_interval = _setting("STOCKSYNC_SHOP_PUSH_INTERVAL_SECONDS", 0.25)
     poll = _setting("STOCKSYNC_POLL_SECONDS", 0.025)
     holder = f"engine-{uuid.uuid4().hex[:12]}"
     report = RunReport()
@@ -438,6 +489,7 @@ def engine_run(
         # throttled channel (Amazon's 5 requests a second) delays only itself.
         pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="stocksync-push")
         inflight: dict[int, Future[PassReport]] = {}
+        last_started: dict[int, float] = {}
         try:
             while time.monotonic() - started < run_limit:
                 if time.monotonic() - renewed > LEASE.total_seconds() / 3:
@@ -455,10 +507,26 @@ def engine_run(
                 report.changes += changes
                 for shop_id in [sid for sid, future in inflight.items() if future.done()]:
                     report.pushed += _finished(inflight.pop(shop_id))
-                started_pushes = due_shop_ids() - inflight.keys()
+                due_shops = {
+                    shop_id: channel
+                    for shop_id, channel in due_shop_ids().items()
+                    if shop_id not in inflight
+                }
+                now_monotonic = time.monotonic()
+                started_pushes = {
+                    shop_id
+                    for shop_id in due_shops
+                    if now_monotonic - last_started.get(shop_id, -math.inf) >= shop_interval
+                }
                 for shop_id in started_pushes:
-                    inflight[shop_id] = pool.submit(_push_shop_due_in_thread, shop_id, channel_for)
-                if changes or started_pushes or inflight:
+                    last_started[shop_id] = now_monotonic
+                    inflight[shop_id] = pool.submit(
+                        _push_shop_due_in_thread,
+                        shop_id,
+                        channel_for,
+                        one_per_call=due_shops[shop_id] in ONE_SKU_PER_CALL,
+                    )
+                if changes or due_shops or inflight:
                     idle_since = time.monotonic()
                     if not changes:
                         sleep(poll)

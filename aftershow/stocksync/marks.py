@@ -12,7 +12,7 @@ holds the lease it enqueues one (at most one wake-up per few seconds while none 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -54,16 +54,10 @@ def engine_wake() -> bool:
     """Enqueue an engine run unless one holds the lease or a wake-up is already on its way.
     Returns whether a task was enqueued."""
     now = utcnow()
-    lease = EngineLease.objects.filter(name=LEASE_NAME).first()
-    if lease is not None and lease.expires_at is not None and lease.expires_at > now:
-        return False  # a running engine sees the new marks on its next pass
-    if (
-        lease is not None
-        and lease.kicked_at is not None
-        and lease.kicked_at > now - WAKE_REPEAT_AFTER
-    ):
+    if _lease_busy(now):
+        # A running engine sees the new marks on its next pass, or a wake-up is on its way.
         return False
-    if lease is None:
+    if not EngineLease.objects.filter(name=LEASE_NAME).exists():
         EngineLease.objects.bulk_create([EngineLease(name=LEASE_NAME)], ignore_conflicts=True)
     claimed = (
         EngineLease.objects.filter(name=LEASE_NAME)
@@ -77,3 +71,17 @@ def engine_wake() -> bool:
 
     run_engine.enqueue()
     return True
+
+
+def _lease_busy(now: datetime) -> bool:
+    """Whether a live lease exists or a wake-up was enqueued in the last few seconds: the
+    ORM's ``EngineLease.objects.filter(…).first()`` in plain SQL, because this runs after every
+    committed stock change and building the query cost several times the read itself."""
+    table = connection.ops.quote_name(EngineLease._meta.db_table)
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {table} WHERE name = %s AND (expires_at > %s OR kicked_at > %s)",  # noqa: S608
+            [LEASE_NAME, adapt(now), adapt(now - WAKE_REPEAT_AFTER)],
+        )
+        return cursor.fetchone() is not None

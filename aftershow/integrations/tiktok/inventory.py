@@ -22,7 +22,7 @@ from functools import partial
 from typing import Any
 
 from aftershow.catalog.models import ChannelListing
-from aftershow.core.http import ChannelError
+from aftershow.core.http import ChannelError, OutboundHttp
 from aftershow.integrations.inventory_push import (
     PushResult,
     PushStatus,
@@ -46,11 +46,19 @@ _WAREHOUSES: dict[tuple[str, str, str], tuple[str, ...]] = {}
 class TikTokInventory:
     """Push and read stock quantities on one TikTok shop."""
 
-    def __init__(self, shop: Shop, *, connector: TikTokConnector | None = None) -> None:
+    def __init__(
+        self,
+        shop: Shop,
+        *,
+        connector: TikTokConnector | None = None,
+        http: OutboundHttp | None = None,
+    ) -> None:
         if shop.channel != Channel.TIKTOK:
             raise ValueError(f"{shop} is not a TikTok shop")
         self.shop = shop
         self.connector = connector or TikTokConnector(shop)
+        if http is not None:  # the caller's wrapper (the sync engine records the log itself)
+            self.connector.client.http = http
         self._mapped: set[str] | None = None
 
     def _call(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
