@@ -3,13 +3,14 @@ number.
 
 - ``burst_1000_s`` / ``burst_10000_s``: machine time of ``burst_process`` (release and
   screening, confirm all clean, parcels, carrier choice, sandbox-carrier labels, the batch PDFs
-  written to disk, shipping, then the tracking push through the task queue and an in-process
-  worker to the TikTok sandbox over loopback HTTP) until TikTok answered every shipped
+  written to disk, shipping, then the tracking push through the task queue and two in-process
+  worker loops to the TikTok sandbox over loopback HTTP) until TikTok answered every shipped
   parcel's tracking number (accepted; about 1 % refused: parcels combining a repeat buyer's
   orders that TikTok holds as separate packages). The orders were pulled from the sandbox
   beforehand (as the demo's stream leaves them); median of 3 runs for 1,000, one for 10,000.
-- ``burst_cpu_s_1000``: the same run in this process's CPU seconds (the sandbox and the worker
-  are threads of this process, so this counts everything but PostgreSQL's server).
+- ``burst_1000_cpu_s`` / ``burst_10000_cpu_s``: the same runs in this process's CPU seconds
+  (the sandbox and the workers are threads of this process, so this counts everything but
+  PostgreSQL's server).
 - ``label_rate_ratio`` (SQLite only): computed by ``benchmarks.labels`` on the largest batch
   of the last 1,000-order burst (``batch_pdf`` against reportlab drawing the same layout).
 - ``burst_peak_rss_mb``: peak resident memory of the benchmark process (10,000 included).
