@@ -35,7 +35,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aftershow.settings")
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
-from django.db import transaction  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 
 from aftershow.commissions.exports import statement_xlsx  # noqa: E402
 from aftershow.commissions.models import (  # noqa: E402
@@ -148,6 +148,10 @@ def _reset() -> None:
 
 
 def main(engine: str) -> dict[str, float]:
+    vendor = {"sqlite": "sqlite", "postgres": "postgresql"}[engine]
+    if connection.vendor != vendor:
+        # A cluster that failed to start would otherwise measure SQLite under the other name.
+        raise SystemExit(f"asked for {engine} but connected to {connection.vendor}")
     call_command("migrate", verbosity=0)
     if not Order.objects.filter(remote_order_id=FIRST_ORDER_ID).exists():
         build_world()
