@@ -4,11 +4,11 @@ column widths, an auto-filter, a shared-strings table and numbers.
 Why not openpyxl or XlsxWriter: a month of 200 statements is 1.1 million cells. Measured on this
 machine for one 470-row statement (CPU, same workbook): openpyxl write-only 264 ms, XlsxWriter
 constant_memory 69 ms (x 200 = 14 s, three times the whole 5 s budget); this writer about 7 ms
-(20 ms with reading the rows from the database). Both libraries spend their time per cell in generic Python (type dispatch, a style object, a
-coordinate); a statement's columns are known in advance, so each detail row is one string
-template (``Workbook.text`` gives a text cell's body from a per-file cache). The parts written
-are those Excel writes for such a workbook (ECMA-376 part 1, §18); the tests read every file
-back with openpyxl.
+(20 ms with reading the rows from the database). Both libraries spend their time per cell in
+generic Python (type dispatch, a style object, a coordinate); a statement's columns are known in
+advance, so each detail row is one string template (``Workbook.strings`` gives a text cell's
+body from a per-file cache). The parts written are those Excel writes for such a workbook
+(ECMA-376 part 1, §18); the tests read every file back with openpyxl.
 """
 
 from __future__ import annotations
