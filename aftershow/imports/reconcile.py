@@ -109,16 +109,36 @@ def _lines(order: FileOrder, stored: list[dict[str, Any]]) -> list[IncomingLine]
         unit_number = 0
         for index in range(sku.quantity):
             existing = candidates[index] if index < len(candidates) else None
-            if existing is not None:
-                line_id = existing["remote_line_id"]
-            else:
+            if existing is None:
                 while True:
                     unit_number += 1
                     line_id = f"{PROVISIONAL_LINE_PREFIX}{sku.key}:{unit_number}"[:64]
                     if line_id not in taken:
                         break
                 taken.add(line_id)
-            if keep_money and existing is not None:
+                # A unit aftershow has not stored yet: everything comes from the file (the
+                # common case, kept free of the look-ups below).
+                platform_discount = platform_discounts[index]
+                seller_discount = seller_discounts[index]
+                lines.append(
+                    IncomingLine(
+                        remote_line_id=line_id,
+                        remote_product_id=sku.product_id,
+                        remote_sku_id=sku.sku_id,
+                        seller_sku=sku.seller_sku,
+                        product_name=sku.product_name,
+                        sku_name=sku.variation,
+                        quantity=1,
+                        currency=order.currency,
+                        original_price=sku.unit_price,
+                        sale_price=sku.unit_price - platform_discount - seller_discount,
+                        platform_discount=platform_discount,
+                        seller_discount=seller_discount,
+                        display_status=display_status,
+                    )
+                )
+                continue
+            if keep_money:
                 platform_discount = existing["platform_discount"]
                 seller_discount = existing["seller_discount"]
             else:
@@ -126,15 +146,14 @@ def _lines(order: FileOrder, stored: list[dict[str, Any]]) -> list[IncomingLine]
                     platform_discounts[index],
                     seller_discounts[index],
                 )
-            fallback = existing or {}
             lines.append(
                 IncomingLine(
-                    remote_line_id=line_id,
-                    remote_product_id=sku.product_id or fallback.get("remote_product_id", ""),
-                    remote_sku_id=sku.sku_id or fallback.get("remote_sku_id", ""),
-                    seller_sku=sku.seller_sku or fallback.get("seller_sku", ""),
-                    product_name=sku.product_name or fallback.get("product_name", ""),
-                    sku_name=sku.variation or fallback.get("sku_name", ""),
+                    remote_line_id=existing["remote_line_id"],
+                    remote_product_id=sku.product_id or existing.get("remote_product_id", ""),
+                    remote_sku_id=sku.sku_id or existing.get("remote_sku_id", ""),
+                    seller_sku=sku.seller_sku or existing.get("seller_sku", ""),
+                    product_name=sku.product_name or existing.get("product_name", ""),
+                    sku_name=sku.variation or existing.get("sku_name", ""),
                     quantity=1,
                     currency=order.currency,
                     original_price=sku.unit_price,

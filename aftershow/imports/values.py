@@ -293,22 +293,22 @@ class TimeParser:
         value = text.strip()
         if not value or value in ("/", "-", "--"):
             return None
-        compact = _COMPACT_DATE.match(value)
-        if compact:
-            return self._build(
-                int(compact.group(1)), int(compact.group(2)), int(compact.group(3)), 0, 0, 0,
-                column, text,
-            )  # fmt: skip
         match = _TIME.match(value)
         if not match:
+            compact = _COMPACT_DATE.match(value)
+            if compact:
+                return self._build(
+                    int(compact.group(1)), int(compact.group(2)), int(compact.group(3)), 0, 0,
+                    0, column, text,
+                )  # fmt: skip
             raise ValueProblem(
                 _("%(column)s %(text)r is not a date and time") % {"column": column, "text": text},
                 column,
             )
-        first, second, third = match.group(1), match.group(2), match.group(3)
-        hour = int(match.group(4) or 0)
-        minute, seconds = int(match.group(5) or 0), int(match.group(6) or 0)
-        meridiem = (match.group(7) or "").upper()
+        first, second, third, hour_text, minute_text, seconds_text, meridiem = match.groups()
+        hour = int(hour_text) if hour_text else 0
+        minute = int(minute_text) if minute_text else 0
+        seconds = int(seconds_text) if seconds_text else 0
         if meridiem:
             if not 1 <= hour <= 12:
                 raise ValueProblem(
@@ -316,7 +316,7 @@ class TimeParser:
                     % {"column": column, "text": text},
                     column,
                 )
-            hour = hour % 12 + (12 if meridiem == "PM" else 0)
+            hour = hour % 12 + (12 if meridiem.upper() == "PM" else 0)
         if len(first) == 4:
             year, month, day = int(first), int(second), int(third)
         elif len(third) == 4:
