@@ -2,8 +2,10 @@
 ``aftershow.fulfillment.pipeline``): release and screen, confirm all clean, parcels, carriers,
 labels, one PDF per batch of at most 600 orders, ship, and the tracking pushed to TikTok.
 
-The tracking push runs on the task queue. By default the command runs a worker in-process
-while it waits, so it finishes on its own; with ``--no-worker`` it relies on ``db_worker``."""
+The tracking push runs on the task queue. By default the command runs two worker loops
+in-process while it waits, so it finishes on its own (two: the stock sync engine, woken by the
+shipments, holds one for seconds and the push must not wait behind it); with ``--no-worker`` it
+relies on ``db_worker``."""
 
 from __future__ import annotations
 
@@ -48,8 +50,8 @@ class Command(BaseCommand):
                 provider = label_provider(options["label_provider"], shop=shop)
             except LabelError as error:
                 raise CommandError(error.reason) from error
-        worker = None if options["no_worker"] else WorkerThread()
-        if worker is not None:
+        workers = [] if options["no_worker"] else [WorkerThread(), WorkerThread()]
+        for worker in workers:
             worker.start()
         try:
             summary = burst_process(
@@ -59,7 +61,7 @@ class Command(BaseCommand):
                 tracking_timeout=options["timeout"],
             )
         finally:
-            if worker is not None:
+            for worker in workers:
                 worker.stop()
         self.stdout.write(summary_text(summary), ending="")
         if summary.tracking_waiting:
