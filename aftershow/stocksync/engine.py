@@ -570,7 +570,8 @@ def _wake_at_next_retry() -> None:
         return
     from aftershow.stocksync.tasks import run_engine
 
-    run_engine.using(run_after=due).enqueue()
+    with write_transaction():
+        run_engine.using(run_after=due).enqueue()
 
 
 def work_pending() -> bool:

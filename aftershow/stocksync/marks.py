@@ -20,6 +20,7 @@ from django.db.models import Q
 from aftershow.core.timeutils import utcnow
 from aftershow.inventory.models import StockLevel
 from aftershow.stocksync.models import EngineLease, StockChange
+from aftershow.stocksync.writes import write_transaction
 
 LEASE_NAME = "stocksync"
 # A wake-up enqueued this recently and not yet picked up is not repeated.
@@ -57,19 +58,21 @@ def engine_wake() -> bool:
     if _lease_busy(now):
         # A running engine sees the new marks on its next pass, or a wake-up is on its way.
         return False
-    if not EngineLease.objects.filter(name=LEASE_NAME).exists():
-        EngineLease.objects.bulk_create([EngineLease(name=LEASE_NAME)], ignore_conflicts=True)
-    claimed = (
-        EngineLease.objects.filter(name=LEASE_NAME)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__lte=now))
-        .filter(Q(kicked_at__isnull=True) | Q(kicked_at__lte=now - WAKE_REPEAT_AFTER))
-        .update(kicked_at=now)
-    )
-    if not claimed:
-        return False
     from aftershow.stocksync.tasks import run_engine  # the task module imports the engine
 
-    run_engine.enqueue()
+    # One write transaction for the claim and the task row (on SQLite, one wait for the lock).
+    with write_transaction():
+        if not EngineLease.objects.filter(name=LEASE_NAME).exists():
+            EngineLease.objects.bulk_create([EngineLease(name=LEASE_NAME)], ignore_conflicts=True)
+        claimed = (
+            EngineLease.objects.filter(name=LEASE_NAME)
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__lte=now))
+            .filter(Q(kicked_at__isnull=True) | Q(kicked_at__lte=now - WAKE_REPEAT_AFTER))
+            .update(kicked_at=now)
+        )
+        if not claimed:
+            return False
+        run_engine.enqueue()
     return True
 
 
