@@ -18,7 +18,7 @@ from typing import Any
 from django.core import signing
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import FloatField, Func
+from django.db.models import F, FloatField, Func
 from django.db.models.functions import Cast
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils.translation import gettext as _
@@ -58,7 +58,7 @@ def statement_detail(statement: Statement) -> Iterator[DetailRow]:
     """The statement's rows, order by order (rows without an order last)."""
     rows = (
         CommissionLine.objects.filter(statement=statement)
-        .order_by("order__placed_at", "order_id", "pk")
+        .order_by(F("order__placed_at").asc(nulls_last=True), "order_id", "pk")
         .values_list(
             "order__remote_order_id", "order__placed_at", "order_line__seller_sku",
             "order_line__product_name", "kind", "order__platform_status", "base", "rate",
@@ -130,7 +130,7 @@ def _xlsx_detail(statement: Statement) -> Iterator[tuple[Any, ...]]:
     Excel serials, straight from the database cursor: no per-value conversion in Python."""
     rows = (
         CommissionLine.objects.filter(statement=statement)
-        .order_by("order__placed_at", "order_id", "pk")
+        .order_by(F("order__placed_at").asc(nulls_last=True), "order_id", "pk")
         .values_list(
             "order__remote_order_id", ExcelSerial("order__placed_at"), "order_line__seller_sku",
             "order_line__product_name", "kind", "order__platform_status",
@@ -145,7 +145,6 @@ def _xlsx_detail(statement: Statement) -> Iterator[tuple[Any, ...]]:
             yield from batch
 
 
-DETAIL_COLUMNS = "ABCDEFGHIJKL"
 DETAIL_WIDTHS = (22, 18, 16, 32, 12, 14, 12, 9, 12, 9, 18, 40)
 
 

@@ -300,6 +300,7 @@ def test_xlsx_is_a_valid_package_with_escaped_text_clawbacks_and_a_filter(
 
     workbook = load_workbook(BytesIO(statement_xlsx(november)))
     rows = list(workbook["Detail"].iter_rows(values_only=True))
+    assert [row[4] for row in rows[1:-1]] == [LineKind.CLAWBACK, LineKind.BONUS]  # no order: last
     by_kind = {row[4]: row for row in rows[1:-1]}
     assert Decimal(str(by_kind[LineKind.CLAWBACK][8])) == Decimal("-2.00")
     assert by_kind[LineKind.BONUS][11] == "Top seller & more"
