@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.models import F, Min, Q, Sum
 
 from aftershow.catalog.models import BundleComponent, ChannelListing
@@ -171,6 +171,15 @@ def targets_refresh(*, sku_ids: Iterable[int]) -> int:
     now = utcnow()
     created: list[ListingSync] = []
     moved = 0
+
+    def existing_pk(listing_id: int) -> int:
+        sync = existing.get(listing_id)
+        return sync.pk if sync is not None else listing_id
+
+    # Rows are updated in ListingSync pk order (new ones last), like every other writer of
+    # them: on PostgreSQL two transactions updating the same rows in different orders deadlock
+    # (measured: this pass against a push recording its answers).
+    listings.sort(key=lambda listing: (listing.pk not in existing, existing_pk(listing.pk)))
     for listing in listings:
         target = target_for(
             buffers,
@@ -311,7 +320,8 @@ def push_shop_due(
     with write_transaction():
         for exchange in exchanges:
             integration_log_record(shop=shop, exchange=exchange)
-        for sync, result in zip(rows, results, strict=True):
+        # In pk order, the lock order of every writer of these rows (see targets_refresh).
+        for sync, result in sorted(zip(rows, results, strict=True), key=lambda pair: pair[0].pk):
             _record(sync, result)
             report.calls_by_status[result.status] += 1
     report.pushed = len(rows)
@@ -502,7 +512,11 @@ def engine_run(
                     wait = debounce - (utcnow() - oldest).total_seconds()
                     if wait > 0:
                         sleep(wait)
-                changes = changes_apply()
+                try:
+                    changes = changes_apply()
+                except DatabaseError:  # e.g. a deadlock victim: rolled back, marks kept
+                    logger.exception("applying stock changes failed; the next pass retries")
+                    changes = 0
                 report.passes += 1
                 report.changes += changes
                 for shop_id in [sid for sid, future in inflight.items() if future.done()]:
@@ -598,7 +612,9 @@ def drift_check(*, shop: Shop, channel: InventoryChannel | None = None) -> Drift
     soon as its order is: the order changes the stock, which moves the target)."""
     report = DriftReport()
     settled = list(
-        ListingSync.objects.filter(listing__shop=shop, is_due=False).select_related("listing__sku")
+        ListingSync.objects.filter(listing__shop=shop, is_due=False)
+        .select_related("listing__sku")
+        .order_by("pk")
     )
     unsynced = ChannelListing.objects.filter(shop=shop, sync__isnull=True).values_list(
         "sku_id", flat=True
