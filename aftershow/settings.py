@@ -136,12 +136,8 @@ else:
                 # queue on the busy timeout instead of failing with "database is locked".
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 30,
-                # A 64 MiB page cache per connection (SQLite's default is 2 MiB): a month's
-                # statements or a 100,000-row import touch far more pages than that (measured:
-                # statements 15 % less CPU).
                 "init_command": (
                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-                    " PRAGMA cache_size=-65536;"
                 ),
             },
             # A file, not memory: tests run real worker threads and processes against it.
