@@ -216,6 +216,8 @@ DESCRIPTIONS = {
     "statements_100k_generate_s": "the statements part (sweep, figures, carry-ins), SQLite (s)",
     "statements_100k_xlsx_s": "the 200 XLSX files (94,000 detail rows), SQLite (s)",
     "statements_100k_cpu_s": "the whole statements run in CPU seconds of the process, SQLite",
+    "statements_100k_remake_s": "remaking the month's unchanged drafts once, SQLite (s)",
+    "statements_100k_remake_s_postgres": "remaking the unchanged drafts once, PostgreSQL (s)",
     "statements_100k_s_postgres": "monthly statements with XLSX, 100,000 lines, PostgreSQL (s)",
     "statements_100k_generate_s_postgres": "the statements part, PostgreSQL (s)",
     "statements_100k_xlsx_s_postgres": "the 200 XLSX files, PostgreSQL (s)",
