@@ -146,6 +146,21 @@ class SettleResult:
     clawbacks: int
 
 
+def sku_refunded(sku_path: str) -> Exists:
+    """Whether TikTok's returns export shows the SKU at ``sku_path`` (a lookup from a row with
+    an ``order``) refunded on that order: the file-mode sign that a line was returned."""
+    from aftershow.imports.models import ReturnRecord
+
+    return Exists(
+        ReturnRecord.objects.filter(
+            shop_id=OuterRef("order__shop_id"),
+            remote_order_id=OuterRef("order__remote_order_id"),
+            remote_sku_id=OuterRef(sku_path),
+            refunded_at__isnull=False,
+        )
+    )
+
+
 def commission_lines_settle(*, now: datetime | None = None) -> SettleResult:
     """Move order-driven rows on: pending → earned when the order is delivered and confirmed
     (COMPLETED, or DELIVERED and the return window is over); pending/earned → void when the
@@ -155,22 +170,13 @@ def commission_lines_settle(*, now: datetime | None = None) -> SettleResult:
     live = CommissionLine.objects.filter(
         kind=LineKind.COMMISSION, status__in=[LineStatus.PENDING, LineStatus.EARNED]
     )
-    from aftershow.imports.models import ReturnRecord
     from aftershow.risk.models import OrderReturn
 
     order_returned = Exists(OrderReturn.objects.filter(order_id=OuterRef("order_id")))
-    sku_refunded = Exists(
-        ReturnRecord.objects.filter(
-            shop_id=OuterRef("order__shop_id"),
-            remote_order_id=OuterRef("order__remote_order_id"),
-            remote_sku_id=OuterRef("order_line__remote_sku_id"),
-            refunded_at__isnull=False,
-        )
-    )
     reversed_filter = (
         Q(order__platform_status=PlatformStatus.CANCELLED)
         | Q(order_returned)
-        | (Q(sku_refunded) & ~Q(order_line__remote_sku_id=""))
+        | (Q(sku_refunded("order_line__remote_sku_id")) & ~Q(order_line__remote_sku_id=""))
     )
     earned = voided = clawbacks = 0
     # Rows to take back: not yet paid → void; on a locked statement → clawback.

@@ -25,7 +25,6 @@ from django.db.models import (
     Case,
     Count,
     DecimalField,
-    Exists,
     ExpressionWrapper,
     F,
     OuterRef,
@@ -38,6 +37,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from aftershow.accounts.models import User
+from aftershow.commissions.ledger import sku_refunded
 from aftershow.commissions.models import (
     ZERO,
     CommissionLine,
@@ -105,24 +105,15 @@ def _order_figures(
 
     An order is invalid (not counted as valid) when it is cancelled or any of its lines was
     returned; valid sales add up the lines that are neither."""
-    from aftershow.imports.models import ReturnRecord
     from aftershow.risk.models import OrderReturn
 
     in_month = OrderLine.objects.filter(
         order__placed_at__gte=start, order__placed_at__lt=end
     ).filter(Q(creator__isnull=False) | Q(order__creator__isnull=False))
-    sku_refunded = Exists(
-        ReturnRecord.objects.filter(
-            shop_id=OuterRef("order__shop_id"),
-            remote_order_id=OuterRef("order__remote_order_id"),
-            remote_sku_id=OuterRef("remote_sku_id"),
-            refunded_at__isnull=False,
-        )
-    )
     invalid = (
         Q(order__platform_status=PlatformStatus.CANCELLED)
         | Q(order_id__in=OrderReturn.objects.values("order_id"))
-        | (~Q(remote_sku_id="") & Q(sku_refunded))
+        | (~Q(remote_sku_id="") & Q(sku_refunded("remote_sku_id")))
     )
     grouped = (
         in_month.annotate(
