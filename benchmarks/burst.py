@@ -12,7 +12,8 @@ number.
   (the sandbox and the workers are threads of this process, so this counts everything but
   PostgreSQL's server).
 - ``label_rate_ratio`` (SQLite only): computed by ``benchmarks.labels`` on the largest batch
-  of the last 1,000-order burst (``batch_pdf`` against reportlab drawing the same layout).
+  of the last 1,000-order burst (``batch_pdf`` against reportlab drawing the same layout; method
+  and ``label_rate_ratio_wall`` in that module).
 - ``burst_peak_rss_mb``: peak resident memory of the benchmark process (10,000 included).
 
 Keys without an engine suffix are the SQLite run (the figures the issue asks for); the
@@ -54,7 +55,6 @@ if os.environ.get("AFTERSHOW_BURST_SIZES"):
             part.split(":") for part in os.environ["AFTERSHOW_BURST_SIZES"].split(",")
         )
     }
-RATE_PAIRS = 5
 WORKER_LOOPS = 2
 
 
@@ -114,7 +114,7 @@ def one_burst(orders: int, seed: int) -> tuple[float, float, BurstSummary, TikTo
 
 
 def main(engine: str) -> dict[str, float]:
-    from benchmarks.labels import pipeline_rate, raw_rate
+    from benchmarks.labels import label_rate_ratio
 
     call_command("migrate", verbosity=0)
     suffix = "" if engine == "sqlite" else f"_{engine}"
@@ -136,13 +136,7 @@ def main(engine: str) -> dict[str, float]:
         largest = max(
             LabelBatch.objects.filter(pk__in=last.batches), key=lambda batch: batch.order_count
         )
-        ratios = []
-        for _pair in range(RATE_PAIRS):
-            raw = raw_rate(largest)
-            ours = pipeline_rate(largest)
-            ratios.append(ours / raw)
-            print(f"  raw {raw:.0f} labels/s, ours {ours:.0f}", file=sys.stderr, flush=True)
-        figures["label_rate_ratio"] = round(statistics.median(ratios), 3)
+        figures.update(label_rate_ratio(largest))
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     figures[f"burst_peak_rss_mb{suffix}"] = round(peak_kib / 1024, 1)
     return figures

@@ -12,6 +12,7 @@ import io
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.db.models import Sum
 from django.utils import timezone
@@ -37,7 +38,6 @@ from aftershow.fulfillment.models import (
     BatchItemState,
     LabelBatch,
     LabelPurchase,
-    Package,
     PurchaseState,
 )
 from aftershow.fulfillment.pdfmerge import can_merge, replace_pages
@@ -51,8 +51,12 @@ ROW_HEIGHT = 13.0
 @dataclass(frozen=True)
 class BatchLabel:
     position: int
-    package: Package
-    purchase: LabelPurchase
+    package_id: int
+    tracking_number: str
+    provider: str
+    label_image: str  # stored files of an aggregator's or TikTok's label ("" if none)
+    label_pdf: str
+    label_zpl: str
     content: LabelContent | None  # drawn by aftershow (sandbox carrier)
     order_numbers: tuple[str, ...]
 
@@ -72,75 +76,119 @@ def _address_block(
     return LabelAddress(name=name, lines=(*lines, f"{city} {state} {zip_code}".strip()))
 
 
-def label_content(
-    package: Package, purchase: LabelPurchase, order_numbers: tuple[str, ...], *, now: datetime
-) -> LabelContent:
-    address = package.address
-    warehouse = package.warehouse
-    return LabelContent(
-        tracking_number=purchase.tracking_number,
-        carrier=purchase.carrier,
-        service=purchase.service,
-        ship_from=_address_block(
-            warehouse.name if warehouse else "",
-            warehouse.address_line1 if warehouse else "",
-            "",
-            warehouse.city if warehouse else "",
-            warehouse.state if warehouse else "",
-            warehouse.postal_code if warehouse else "",
-        ),
-        ship_to=_address_block(
-            address.name if address else "",
-            address.line1 if address else "",
-            address.line2 if address else "",
-            address.city if address else "",
-            address.state if address else "",
-            address.postal_code if address else "",
-        ),
-        weight=format_weight(package.weight_oz),
-        zone=str(package.zone or "-"),
-        ship_date=timezone.localdate(now).isoformat(),
-        reference=", ".join(order_numbers),
-        is_sample=purchase.provider == "sandbox",
-    )
+# One row per labelled parcel of the batch, with its bought label, its address and its
+# warehouse: plain values, in pick order. Loading the same as model instances (item, parcel,
+# address, warehouse, purchase: five objects of up to 35 fields a label) took longer than
+# drawing the labels.
+_LABEL_FIELDS = (
+    "package__batch_item__position",
+    "package_id",
+    "tracking_number",
+    "carrier",
+    "service",
+    "provider",
+    "label_image",
+    "label_pdf",
+    "label_zpl",
+    "package__weight_oz",
+    "package__zone",
+    "package__address__name",
+    "package__address__line1",
+    "package__address__line2",
+    "package__address__city",
+    "package__address__state",
+    "package__address__postal_code",
+    "package__warehouse__name",
+    "package__warehouse__address_line1",
+    "package__warehouse__city",
+    "package__warehouse__state",
+    "package__warehouse__postal_code",
+)
 
 
-def batch_labels(batch: LabelBatch, *, now: datetime | None = None) -> list[BatchLabel]:
-    """The batch's labelled packages in pick order, each with its bought purchase."""
-    now = now or timezone.now()
-    items = list(
-        batch.items.filter(state=BatchItemState.LABELLED)
-        .select_related("package__address", "package__warehouse")
-        .order_by("position")
-    )
-    package_ids = [item.package_id for item in items]
-    purchases = {
-        purchase.package_id: purchase
-        for purchase in LabelPurchase.objects.filter(
-            package_id__in=package_ids, state=PurchaseState.BOUGHT
-        )
-    }
-    orders: dict[int, list[str]] = defaultdict(list)
+def batch_order_numbers(batch: LabelBatch) -> dict[int, tuple[str, ...]]:
+    """The channel's order numbers of each parcel of the batch, in order id order."""
+    numbers: dict[int, list[str]] = defaultdict(list)
     for package_id, number in (
-        OrderLine.objects.filter(package_id__in=package_ids)
+        OrderLine.objects.filter(package__batch_item__batch=batch)
         .order_by("order_id")
         .values_list("package_id", "order__remote_order_id")
         .distinct()
     ):
-        if number not in orders[package_id]:
-            orders[package_id].append(number)
-    labels = []
-    for item in items:
-        purchase = purchases.get(item.package_id)
-        if purchase is None:
-            continue
-        numbers = tuple(orders[item.package_id])
-        drawn = (
-            label_content(item.package, purchase, numbers, now=now)
-            if not (purchase.label_image or purchase.label_pdf)
-            else None
+        if number not in numbers[package_id]:
+            numbers[package_id].append(number)
+    return {package_id: tuple(values) for package_id, values in numbers.items()}
+
+
+def batch_labels(batch: LabelBatch, *, now: datetime | None = None) -> list[BatchLabel]:
+    """The batch's labelled packages in pick order, each with its bought label (two queries)."""
+    ship_date = timezone.localdate(now or timezone.now()).isoformat()
+    rows = (
+        LabelPurchase.objects.filter(
+            state=PurchaseState.BOUGHT,
+            package__batch_item__batch=batch,
+            package__batch_item__state=BatchItemState.LABELLED,
         )
-        labels.append(BatchLabel(item.position, item.package, purchase, drawn, numbers))
+        .order_by("package__batch_item__position")
+        .values_list(*_LABEL_FIELDS)
+    )
+    orders = batch_order_numbers(batch)
+    senders: dict[tuple[str | None, ...], LabelAddress] = {}
+    weights: dict[Decimal, str] = {}
+    labels = []
+    for (
+        position,
+        package_id,
+        tracking_number,
+        carrier,
+        service,
+        provider,
+        label_image,
+        label_pdf,
+        zpl_file,
+        weight_oz,
+        zone,
+        *address,
+    ) in rows:
+        numbers = orders.get(package_id, ())
+        content = None
+        if not (label_image or label_pdf):
+            sender_row = tuple(address[6:])
+            sender = senders.get(sender_row)
+            if sender is None:
+                name, line1, city, state, zip_code = (value or "" for value in sender_row)
+                sender = senders[sender_row] = _address_block(
+                    name, line1, "", city, state, zip_code
+                )
+            weight = weights.get(weight_oz)
+            if weight is None:
+                weight = weights[weight_oz] = format_weight(weight_oz)
+            name, line1, line2, city, state, zip_code = (value or "" for value in address[:6])
+            content = LabelContent(
+                tracking_number=tracking_number,
+                carrier=carrier,
+                service=service,
+                ship_from=sender,
+                ship_to=_address_block(name, line1, line2, city, state, zip_code),
+                weight=weight,
+                zone=str(zone or "-"),
+                ship_date=ship_date,
+                reference=", ".join(numbers),
+                is_sample=provider == "sandbox",
+            )
+        labels.append(
+            BatchLabel(
+                position,
+                package_id,
+                tracking_number,
+                provider,
+                label_image,
+                label_pdf,
+                zpl_file,
+                content,
+                numbers,
+            )
+        )
     return labels
 
 
@@ -212,10 +260,10 @@ def _draw_packing_slip(canvas: Canvas, label: BatchLabel) -> None:
         MARGIN, top - 28, _("Orders: %(orders)s") % {"orders": ", ".join(label.order_numbers)}
     )
     canvas.drawString(
-        MARGIN, top - 40, _("Tracking: %(tracking)s") % {"tracking": label.purchase.tracking_number}
+        MARGIN, top - 40, _("Tracking: %(tracking)s") % {"tracking": label.tracking_number}
     )
     y = top - 60
-    for line in OrderLine.objects.filter(package=label.package).order_by("id"):
+    for line in OrderLine.objects.filter(package_id=label.package_id).order_by("id"):
         canvas.drawString(
             MARGIN, y, f"{line.quantity} x {line.seller_sku}  {line.product_name}"[:60]
         )
@@ -226,9 +274,8 @@ def _draw_packing_slip(canvas: Canvas, label: BatchLabel) -> None:
 
 
 def _draw_stored(canvas: Canvas, label: BatchLabel) -> None:
-    purchase = label.purchase
-    if purchase.label_image:
-        image = ImageReader(str(label_dir() / purchase.label_image))
+    if label.label_image:
+        image = ImageReader(str(label_dir() / label.label_image))
         canvas.drawImage(image, 0, 0, width=PAGE_WIDTH, height=PAGE_HEIGHT)
         canvas.showPage()
         return
@@ -239,7 +286,7 @@ def _draw_stored(canvas: Canvas, label: BatchLabel) -> None:
         MARGIN,
         PAGE_HEIGHT / 2,
         _("Package %(package)s, tracking %(tracking)s:")
-        % {"package": label.package.pk, "tracking": purchase.tracking_number},
+        % {"package": label.package_id, "tracking": label.tracking_number},
     )
     canvas.drawString(MARGIN, PAGE_HEIGHT / 2 - 12, _("print it from the package's page."))
     canvas.showPage()
@@ -257,8 +304,8 @@ def batch_pdf(*, batch: LabelBatch, packing_slips: bool = False) -> bytes:
             painter.draw(label.content)
             canvas.showPage()
         else:
-            if not label.purchase.label_image and label.purchase.label_pdf:
-                pdf_only[canvas.getPageNumber() - 1] = label.purchase.label_pdf
+            if not label.label_image and label.label_pdf:
+                pdf_only[canvas.getPageNumber() - 1] = label.label_pdf
             _draw_stored(canvas, label)
         if packing_slips:
             _draw_packing_slip(canvas, label)
@@ -277,12 +324,12 @@ def batch_zpl(*, batch: LabelBatch) -> str:
     for label in batch_labels(batch):
         if label.content is not None:
             parts.append(label_zpl(label.content))
-        elif label.purchase.label_zpl:
-            parts.append(label_file_read(label.purchase.label_zpl).decode().strip() + "\n")
+        elif label.label_zpl:
+            parts.append(label_file_read(label.label_zpl).decode().strip() + "\n")
         else:
             parts.append(
                 "^XA\n^FO40,560^A0N,40,40^FD"
-                + f"Package {label.package.pk}: print its PDF label"
+                + f"Package {label.package_id}: print its PDF label"
                 + "^FS\n^XZ\n"
             )
     return "".join(parts)
