@@ -6,12 +6,15 @@ about 6 % of orders returned (their rows void), everything else confirmed and ea
 
 - ``statements_100k_s`` (SQLite) / ``statements_100k_s_postgres``: wall time of one month's
   run as on the 1st: ``statements_generate`` (200 new statements: order figures, the sweep of
-  94,000 seller rows, carry-ins) plus every statement's XLSX (summary and detail sheets, about
-  470 detail rows each) written in memory. Median of 3 runs on the same data; before each run
-  (not measured) the month's statements are deleted and their rows released, so every run
-  makes the month from scratch.
+  94,000 seller rows, carry-ins) plus every statement's XLSX file (summary and detail sheets,
+  about 470 detail rows each) written to a directory by ``statements_write_files``, as
+  ``commissions_statements --export-dir`` does: this process and one forked worker
+  (``AFTERSHOW_BENCH_STATEMENT_WORKERS``, default 2; 1 = this process alone). Median of 3 runs on
+  the same data; before each run (not measured) the month's statements are deleted and their
+  rows released, so every run makes the month from scratch.
 - ``statements_100k_generate_s`` / ``statements_100k_xlsx_s`` (+ ``_postgres``): the two parts.
-- ``statements_100k_cpu_s`` (+ ``_postgres``): the whole run in this process's CPU seconds.
+- ``statements_100k_cpu_s`` (+ ``_postgres``): the whole run in CPU seconds of this process and
+  of the file-writing worker (client side only on PostgreSQL).
 - ``statements_100k_remake_s`` (+ ``_postgres``): remaking the 200 drafts once more (nothing
   changed in the ledger), without the XLSX; one run.
 
@@ -23,21 +26,26 @@ from __future__ import annotations
 
 import json
 import os
+import resource
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aftershow.settings")
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
-from aftershow.commissions.exports import statement_xlsx  # noqa: E402
+from aftershow.commissions.exports import statements_write_files  # noqa: E402
 from aftershow.commissions.models import (  # noqa: E402
     CommissionLine,
     LineKind,
@@ -54,6 +62,7 @@ from aftershow.shops.models import Channel, Shop  # noqa: E402
 LINES = 100_000
 CREATORS = 200
 RUNS = 3
+WORKERS = int(os.environ.get("AFTERSHOW_BENCH_STATEMENT_WORKERS", "2"))
 BATCH = 5_000
 PERIOD = date(2026, 10, 1)
 MONTH_START = datetime(2026, 10, 1, tzinfo=UTC)
@@ -147,6 +156,12 @@ def _reset() -> None:
         Statement.objects.all().delete()
 
 
+def _cpu_seconds() -> float:
+    """This process's CPU time plus that of its finished (waited-for) children."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 def main(engine: str) -> dict[str, float]:
     vendor = {"sqlite": "sqlite", "postgres": "postgresql"}[engine]
     if connection.vendor != vendor:
@@ -159,23 +174,28 @@ def main(engine: str) -> dict[str, float]:
     walls, generates, xlsxs, cpus = [], [], [], []
     for run in range(RUNS):
         _reset()
-        cpu_started = time.process_time()
+        directory = tempfile.mkdtemp(prefix="bench-statements-", dir=settings.VAR_DIR)
+        cpu_started = _cpu_seconds()
         started = time.perf_counter()
         result = statements_generate(period=PERIOD, now=NOW)
         generated = time.perf_counter()
-        size = 0
-        for statement in result.statements:
-            size += len(statement_xlsx(statement))
+        cpu_generated = _cpu_seconds()
+        written = statements_write_files(
+            result.statements, Path(directory), formats=("xlsx",), workers=WORKERS
+        )
         finished = time.perf_counter()
         walls.append(finished - started)
         generates.append(generated - started)
         xlsxs.append(finished - generated)
-        cpus.append(time.process_time() - cpu_started)
+        cpus.append(_cpu_seconds() - cpu_started)
+        size = sum(path.stat().st_size for path in written)
+        shutil.rmtree(directory)
         stated = CommissionLine.objects.filter(statement__isnull=False).count()
         print(
             f"  run {run + 1}: {walls[-1]:.2f} s (generate {generates[-1]:.2f} s, XLSX "
-            f"{xlsxs[-1]:.2f} s, {cpus[-1]:.2f} s CPU); {len(result.statements)} statements, "
-            f"{stated} rows stated, {size / 1e6:.1f} MB of XLSX",
+            f"{xlsxs[-1]:.2f} s, {cpus[-1]:.2f} s CPU: generate {cpu_generated - cpu_started:.2f}"
+            f" s); {len(result.statements)} statements, {stated} rows stated, {len(written)} "
+            f"files, {size / 1e6:.1f} MB of XLSX, {WORKERS} writing process(es)",
             file=sys.stderr,
             flush=True,
         )

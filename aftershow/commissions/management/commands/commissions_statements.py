@@ -6,7 +6,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from aftershow.commissions.exports import statement_csv, statement_xlsx
+from aftershow.commissions.exports import statements_write_files
 from aftershow.commissions.models import Statement, StatementStatus
 from aftershow.commissions.statements import (
     parse_period,
@@ -24,6 +24,12 @@ class Command(BaseCommand):
         parser.add_argument("--month", help="YYYY-MM (default: last month)")
         parser.add_argument("--approve", action="store_true", help="approve the month's drafts")
         parser.add_argument("--export-dir", type=Path, help="write each statement's XLSX and CSV")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=2,
+            help="processes writing the files (default 2; 1 writes them in this process)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -47,9 +53,8 @@ class Command(BaseCommand):
             self.stdout.write(f"approved {len(drafts)} statements")
         directory: Path | None = options["export_dir"]
         if directory is not None:
-            directory.mkdir(parents=True, exist_ok=True)
-            for statement in Statement.objects.filter(period=period).select_related("creator"):
-                stem = f"statement-{statement.creator.handle}-{period:%Y-%m}"
-                (directory / f"{stem}.xlsx").write_bytes(statement_xlsx(statement))
-                (directory / f"{stem}.csv").write_text(statement_csv(statement), encoding="utf-8")
-            self.stdout.write(f"files written to {directory}")
+            statements = Statement.objects.filter(period=period).select_related("creator")
+            written = statements_write_files(
+                list(statements.order_by("creator__handle")), directory, workers=options["workers"]
+            )
+            self.stdout.write(f"{len(written)} files written to {directory}")
