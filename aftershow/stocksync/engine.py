@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -75,7 +76,7 @@ STALE_RETRY = timedelta(milliseconds=50)
 # Channels whose stock API takes one SKU per call, paced by the connector (Amazon's Listings
 # Items PATCH, 5 a second): pushed one listing per call, see _push_shop_due_in_thread.
 ONE_SKU_PER_CALL = frozenset({"amazon"})
-ONE_PER_CALL_TURN = 2.0
+ONE_PER_CALL_TURN = 10.0
 
 
 def _setting(name: str, default: float) -> float:
@@ -152,8 +153,15 @@ def target_for(
     return buffer.listed(available) if buffer is not None else listed_quantity(available)
 
 
-def targets_refresh(*, sku_ids: Iterable[int]) -> int:
-    """Recompute the targets of every active listing of these SKUs; returns how many moved."""
+def targets_refresh(
+    *, sku_ids: Iterable[int], changed_at: dict[int, list[datetime]] | None = None
+) -> int:
+    """Recompute the targets of every active listing of these SKUs; returns how many moved.
+
+    ``changed_at``: when each SKU's changes in this pass happened (its marks). A listing that
+    had nothing due is due from its oldest change after its current target was set, not from
+    now: a paced channel pushes the listing whose change has waited longest first, and the
+    time this pass happens to run at says nothing about that."""
     skus = affected_skus(sku_ids)
     listings = list(
         ChannelListing.objects.filter(sku_id__in=skus, shop__is_active=True).only(
@@ -205,12 +213,21 @@ def targets_refresh(*, sku_ids: Iterable[int]) -> int:
             # moving it to the back on every sale starved a SKU that sells all the time on a
             # paced channel. A row waiting out a backoff is due now: its new value is news.
             waiting = sync.is_due and sync.due_at is not None and sync.due_at < now
+            # Changes before the current target was set are in it: the oldest one after it.
+            since = min(
+                (
+                    at
+                    for at in (changed_at or {}).get(listing.sku_id, ())
+                    if at > sync.target_set_at
+                ),
+                default=now,
+            )
             ListingSync.objects.filter(pk=sync.pk).update(
                 target_quantity=target,
                 target_key=new_key(),
                 target_set_at=now,
                 is_due=True,
-                due_at=sync.due_at if waiting else now,
+                due_at=sync.due_at if waiting else min(since, now),
                 attempts=0,
                 status=SyncStatus.PENDING,
             )
@@ -227,11 +244,14 @@ def changes_apply(*, limit: int = CHANGES_PER_PASS) -> int:
     if not StockChange.objects.exists():  # a read: no write lock taken while there is nothing
         return 0
     with write_transaction():
-        marks = list(StockChange.objects.order_by("id").values_list("id", "sku_id")[:limit])
+        marks = list(StockChange.objects.order_by("id").values_list("id", "sku_id", "at")[:limit])
         if not marks:
             return 0
-        targets_refresh(sku_ids={sku_id for _, sku_id in marks})
-        StockChange.objects.filter(id__in=[mark_id for mark_id, _ in marks]).delete()
+        changed_at: dict[int, list[datetime]] = defaultdict(list)
+        for _, sku_id, at in marks:
+            changed_at[sku_id].append(at)
+        targets_refresh(sku_ids=set(changed_at), changed_at=changed_at)
+        StockChange.objects.filter(id__in=[mark_id for mark_id, _, _ in marks]).delete()
     return len(marks)
 
 
@@ -316,41 +336,203 @@ def push_shop_due(
     # The calls' integration-log rows are written with the answers, in one short transaction,
     # rather than one write each: on SQLite every write waits for the single writer lock.
     exchanges: list[Exchange] = []
+    read_at = utcnow()
     results = _push(shop, updates, channel_for, exchanges.append)
     with write_transaction():
         for exchange in exchanges:
             integration_log_record(shop=shop, exchange=exchange)
         # In pk order, the lock order of every writer of these rows (see targets_refresh).
         for sync, result in sorted(zip(rows, results, strict=True), key=lambda pair: pair[0].pk):
-            _record(sync, result)
+            _record(sync, result, read_at=read_at)
             report.calls_by_status[result.status] += 1
     report.pushed = len(rows)
     return report
 
 
+def listing_target_now(listing: ChannelListing) -> int:
+    """The quantity the listing should hold, from the stock as it is now (what
+    :func:`targets_refresh` would compute), without writing anything."""
+    available = available_by_sku([listing.sku_id])
+    buffers = buffers_for([listing.shop_id], [listing.sku_id])
+    return target_for(
+        buffers, shop_id=listing.shop_id, sku_id=listing.sku_id, available=available[listing.sku_id]
+    )
+
+
+@dataclass
+class _PacedAnswer:
+    """One paced call's answer, waiting to be written (see :func:`_paced_record`)."""
+
+    sync: ListingSync
+    result: PushResult
+    read_at: datetime
+    fresh: bool
+    exchanges: list[Exchange]
+
+
+def _paced_call(
+    *,
+    shop: Shop,
+    channel: InventoryChannel,
+    exchanges: list[Exchange],
+    skip: Iterable[int] = (),
+) -> _PacedAnswer | None:
+    """Send the shop's one due listing whose change has waited longest (earliest deadline
+    first; ``skip``: listings whose answers are still being written), with its quantity
+    computed from the stock at this moment, not from the last targets pass (which trails the
+    sales by its debounce and its own run)."""
+    sync = (
+        ListingSync.objects.filter(is_due=True, due_at__lte=utcnow(), listing__shop_id=shop.pk)
+        .exclude(pk__in=list(skip))
+        .select_related("listing__sku")
+        .order_by("due_at", "pk")
+        .first()
+    )
+    if sync is None:
+        return None
+    read_at = utcnow()
+    quantity = listing_target_now(sync.listing)
+    fresh = quantity != sync.target_quantity
+    update = QuantityUpdate(
+        sku_code=sync.listing.sku.code,
+        remote_product_id=sync.listing.remote_product_id,
+        remote_sku_id=sync.listing.remote_sku_id,
+        quantity=quantity,
+        compare_quantity=sync.pushed_quantity,
+        idempotency_key=new_key() if fresh else sync.target_key,
+    )
+    exchanges.clear()
+    (result,) = _push(shop, [update], lambda _shop, recorder=None: channel)
+    return _PacedAnswer(sync, result, read_at, fresh, list(exchanges))
+
+
+def _paced_record(shop: Shop, answers: list[_PacedAnswer]) -> PassReport:
+    """Write paced calls' log rows and answers in one transaction (rows in pk order, the lock
+    order of every writer of them)."""
+    report = PassReport()
+    with write_transaction():
+        for answer in answers:
+            for exchange in answer.exchanges:
+                integration_log_record(shop=shop, exchange=exchange)
+        for answer in sorted(answers, key=lambda answer: answer.sync.pk):
+            sync, result = answer.sync, answer.result
+            if answer.fresh:
+                # The pushed value becomes the target: it was computed from the stock at
+                # read_at, so it is newer than any target set before then (a later one is
+                # kept, and the answer then leaves the row due unless it is this quantity).
+                ListingSync.objects.filter(pk=sync.pk, target_set_at__lt=answer.read_at).update(
+                    target_quantity=result.update.quantity,
+                    target_key=result.update.idempotency_key,
+                    target_set_at=answer.read_at,
+                )
+            _record(sync, result, read_at=answer.read_at)
+            report.calls_by_status[result.status] += 1
+            report.pushed += 1
+    return report
+
+
+def push_listing_next(
+    *, shop: Shop, channel: InventoryChannel, exchanges: list[Exchange]
+) -> PassReport:
+    """Push the shop's longest-waiting due listing with the quantity of this moment and record
+    the answer (:func:`_paced_call`, then :func:`_paced_record`). ``channel`` records its
+    calls into ``exchanges``."""
+    answer = _paced_call(shop=shop, channel=channel, exchanges=exchanges)
+    return _paced_record(shop, [answer]) if answer is not None else PassReport()
+
+
+def _record_in_thread(shop: Shop, answers: list[_PacedAnswer]) -> PassReport:
+    if not answers:  # the turn is over: the recording thread's connection goes
+        connections.close_all()
+        return PassReport()
+    return _paced_record(shop, answers)
+
+
 def _push_shop_due_in_thread(
-    shop_id: int, channel_for: ChannelFactory, *, one_per_call: bool = False
+    shop_id: int,
+    channel_for: ChannelFactory,
+    *,
+    one_per_call: bool = False,
+    stop: threading.Event | None = None,
+    sleep: Callable[[float], object] | None = None,
 ) -> PassReport:
     """:func:`push_shop_due` in a pool thread, which closes its own connections when done.
 
     A channel that takes one SKU per paced call (``ONE_SKU_PER_CALL``) is pushed one listing
-    at a time, the longest due first, each with its target read just before its call: a batch
-    read at once would send its last SKU's value a whole paced round late. The loop ends when
-    nothing is due or after ``ONE_PER_CALL_TURN`` seconds (the run loop starts it again).
+    at a time: wait until the channel has a token, then read the longest-waiting listing's
+    quantity from the stock and send it at once (:func:`_paced_call`). Reading first and
+    waiting for the token after held each value back up to one token's time (0.2 s at
+    Amazon's 5 a second). Answers are written by a second thread (those that piled up
+    meanwhile in one transaction) while the next calls wait for their tokens, so a wait for
+    SQLite's writer lock costs no token; a listing is skipped until its answer is written.
+    The loop ends when nothing is due, after
+    ``ONE_PER_CALL_TURN`` seconds (the run loop starts it again) or when ``stop`` is set (the
+    run is ending).
     """
     try:
         if not one_per_call:
             return push_shop_due(shop_id=shop_id, channel_for=channel_for)
-        report = PassReport()
-        until = time.monotonic() + ONE_PER_CALL_TURN
-        while time.monotonic() < until:
-            part = push_shop_due(shop_id=shop_id, channel_for=channel_for, limit=1)
-            if not part.pushed:
-                break
-            report.add(part)
-        return report
+        return _push_paced_turn(shop_id, channel_for, stop or threading.Event(), sleep)
     finally:
         connections.close_all()
+
+
+def _push_paced_turn(
+    shop_id: int,
+    channel_for: ChannelFactory,
+    stop: threading.Event,
+    sleep: Callable[[float], object] | None,
+) -> PassReport:
+    report = PassReport()
+    until = time.monotonic() + ONE_PER_CALL_TURN
+    shop = Shop.objects.get(pk=shop_id)
+    exchanges: list[Exchange] = []
+    channel = channel_for(shop, recorder=exchanges.append)  # one HTTP client per turn
+    ready_in: Callable[[], float] = getattr(channel, "push_ready_in", lambda: 0.0)
+    wait_for = sleep or stop.wait
+    due = ListingSync.objects.filter(listing__shop_id=shop_id, is_due=True)
+    recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stocksync-record")
+    writing: Future[PassReport] | None = None
+    writing_pks: set[int] = set()
+    unwritten: list[_PacedAnswer] = []  # answered, not yet handed to the recorder
+
+    def hand_over(*, wait: bool) -> None:
+        nonlocal writing, writing_pks, unwritten
+        if writing is not None and (wait or writing.done()):
+            report.add(writing.result())
+            writing, writing_pks = None, set()
+        if writing is None and unwritten:
+            writing = recorder.submit(_record_in_thread, shop, unwritten)
+            writing_pks = {answer.sync.pk for answer in unwritten}
+            unwritten = []
+
+    try:
+        while time.monotonic() < until and not stop.is_set():
+            hand_over(wait=False)
+            skip = writing_pks | {answer.sync.pk for answer in unwritten}
+            if not due.filter(due_at__lte=utcnow()).exclude(pk__in=skip).exists():
+                if not skip:
+                    break  # no token spent waiting for nothing: the run loop starts a new turn
+                hand_over(wait=True)  # a listing being written may be due again
+                continue
+            wait = ready_in()
+            if wait > 0:
+                if time.monotonic() + wait >= until:
+                    break
+                wait_for(wait)
+                if stop.is_set():
+                    break
+            answer = _paced_call(shop=shop, channel=channel, exchanges=exchanges, skip=skip)
+            if answer is not None:
+                unwritten.append(answer)
+    finally:
+        try:
+            while writing is not None or unwritten:
+                hand_over(wait=True)
+        finally:
+            recorder.submit(_record_in_thread, shop, []).result()
+            recorder.shutdown(wait=True)
+    return report
 
 
 def push_due(*, channel_for: ChannelFactory = inventory_channel_for) -> PassReport:
@@ -367,14 +549,18 @@ def push_due(*, channel_for: ChannelFactory = inventory_channel_for) -> PassRepo
     return report
 
 
-def _record(sync: ListingSync, result: PushResult) -> None:
+def _record(sync: ListingSync, result: PushResult, *, read_at: datetime | None = None) -> None:
     """Store one answer. Updates naming the pushed key only touch the row while that key is
-    still the target: a newer target that arrived meanwhile stays due."""
+    still the target: a newer target that arrived meanwhile stays due. An applied quantity
+    that equals the row's newer target settles it all the same (quantities are absolute and a
+    shop has one push in flight). ``read_at``: when the pushed value was read."""
     now = utcnow()
     key = result.update.idempotency_key
     current = ListingSync.objects.filter(pk=sync.pk, target_key=key)
     if result.status == PushStatus.APPLIED:
-        applied = current.update(
+        applied = ListingSync.objects.filter(
+            Q(target_key=key) | Q(target_quantity=result.update.quantity), pk=sync.pk
+        ).update(
             is_due=False,
             status=SyncStatus.SYNCED,
             pushed_quantity=result.update.quantity,
@@ -384,9 +570,13 @@ def _record(sync: ListingSync, result: PushResult) -> None:
             last_error="",
         )
         if not applied:  # superseded in flight: the channel holds the older value for now
-            # Due again, behind the rows that waited while this one was pushed (round robin).
+            # Due again since the value was read (what superseded it came later), behind the
+            # rows that were already waiting then (oldest change first, so round robin).
             ListingSync.objects.filter(pk=sync.pk).update(
-                pushed_quantity=result.update.quantity, pushed_at=now, is_due=True, due_at=now
+                pushed_quantity=result.update.quantity,
+                pushed_at=now,
+                is_due=True,
+                due_at=read_at or now,
             )
         return
     error = {
@@ -498,6 +688,7 @@ def engine_run(
         # One push in flight per shop at most; shops do not wait for each other, so a paced or
         # throttled channel (Amazon's 5 requests a second) delays only itself.
         pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="stocksync-push")
+        stopping = threading.Event()  # ends a paced channel's turn early when the run ends
         inflight: dict[int, Future[PassReport]] = {}
         last_started: dict[int, float] = {}
         try:
@@ -527,10 +718,13 @@ def engine_run(
                     if shop_id not in inflight
                 }
                 now_monotonic = time.monotonic()
+                # A one-SKU-per-call channel needs no interval: its rate limit paces it, and
+                # each call carries the latest quantity (push_listing_next).
                 started_pushes = {
                     shop_id
-                    for shop_id in due_shops
-                    if now_monotonic - last_started.get(shop_id, -math.inf) >= shop_interval
+                    for shop_id, channel in due_shops.items()
+                    if channel in ONE_SKU_PER_CALL
+                    or now_monotonic - last_started.get(shop_id, -math.inf) >= shop_interval
                 }
                 for shop_id in started_pushes:
                     last_started[shop_id] = now_monotonic
@@ -539,6 +733,7 @@ def engine_run(
                         shop_id,
                         channel_for,
                         one_per_call=due_shops[shop_id] in ONE_SKU_PER_CALL,
+                        stop=stopping,
                     )
                 if changes or due_shops or inflight:
                     idle_since = time.monotonic()
@@ -554,6 +749,7 @@ def engine_run(
                 until_due = (due - now).total_seconds() if due is not None else poll
                 sleep(min(poll, max(until_due, 0.0)) or poll)
         finally:
+            stopping.set()
             pool.shutdown(wait=True)  # answers are recorded before the lease goes
             for future in inflight.values():
                 report.pushed += _finished(future)

@@ -5,11 +5,12 @@ Every call goes through :class:`aftershow.core.http.OutboundHttp`. This module a
 to its usage plan before sending, and maps SP-API's ``{"errors": [{"code", "message",
 "details"}]}`` to retryable and terminal errors.
 
-Pacing: a token bucket per host, seller and operation, shared by the process, starting from
-the documented rate and burst and adopting the rate Amazon states in ``x-amzn-RateLimit-Limit``
-(a seller's plan can be higher than the default). Every attempt takes a token, retries too, so
-a retry storm cannot outrun the plan. A 429 waits ``Retry-After`` if sent, else one token's
-worth (``1 / rate``).
+Pacing: a token bucket per host, seller and operation, shared by the process, modelling Amazon's
+own exactly: the documented rate and burst, the rate adopted from ``x-amzn-RateLimit-Limit``
+(a seller's plan can be higher than the default), no margin off the rate. Every attempt takes
+a token, retries too, so a retry storm cannot outrun the plan. A 429 empties our bucket (Amazon
+had less than a token), so the retry waits one token's worth (``1 / rate``), or ``Retry-After``
+if sent.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -56,42 +58,84 @@ class AccessTokenRejectedError(TerminalChannelError):
     LWA, then repeat the call once."""
 
 
-# Send at 90 % of the plan: our bucket and Amazon's start and refill a network latency apart,
-# and a client exactly at the limit gets a 429 every time the two disagree by a millisecond.
-PACING_MARGIN = 0.9
+# Amazon's bucket starts draining when our first request after an idle spell *arrives*, ours
+# when it is sent: a later request that travels faster than that first one would find Amazon's
+# bucket a little emptier than ours. So a full bucket starts refilling this much after the
+# request that took from it. Only the first request after idle pays it; in steady state the
+# requests go out at exactly the plan's rate (arrivals later than sends are always conforming).
+CAP_GUARD_SECONDS = 0.02
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    at: float  # monotonic time the tokens were counted (may be ahead of now: see the guard)
+    rate: float
+    burst: float
+
+    def refill(self, now: float) -> None:
+        if now > self.at:
+            self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+            self.at = now
 
 
 class UsagePlanPacer:
     """Client-side token buckets; ``acquire`` reserves a token and sleeps until it is due."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
-        # key → [tokens, monotonic time of tokens, rate, burst]
-        self._buckets: dict[tuple[str, ...], list[float]] = {}
+        self._buckets: dict[tuple[str, ...], _Bucket] = {}
+        self._clock = clock
+
+    def _bucket(self, key: tuple[str, ...], operation: str) -> _Bucket:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            rate, burst = USAGE_PLANS[operation]
+            bucket = self._buckets[key] = _Bucket(float(burst), self._clock(), rate, burst)
+        return bucket
 
     def acquire(self, key: tuple[str, ...], operation: str, sleep: Callable[[float], None]) -> None:
-        rate, burst = USAGE_PLANS[operation]
         with self._lock:
-            bucket = self._buckets.setdefault(key, [float(burst), time.monotonic(), rate, burst])
-            now = time.monotonic()
-            pace = bucket[2] * PACING_MARGIN
-            bucket[0] = min(bucket[3], bucket[0] + (now - bucket[1]) * pace)
-            bucket[1] = now
-            bucket[0] -= 1
-            wait = -bucket[0] / pace if bucket[0] < 0 else 0.0
+            bucket = self._bucket(key, operation)
+            now = self._clock()
+            bucket.refill(now)
+            if bucket.tokens >= bucket.burst:  # full: Amazon's may start draining a bit later
+                bucket.at = max(bucket.at, now + CAP_GUARD_SECONDS)
+            bucket.tokens -= 1
+            # Tokens are counted at bucket.at (after now while the guard runs).
+            wait = bucket.at - now - bucket.tokens / bucket.rate if bucket.tokens < 0 else 0.0
         if wait > 0:
             sleep(wait)
+
+    def ready_in(self, key: tuple[str, ...], operation: str) -> float:
+        """Seconds until ``acquire`` would not sleep (0 when a token is there now)."""
+        with self._lock:
+            bucket = self._bucket(key, operation)
+            now = self._clock()
+            bucket.refill(now)
+            missing = 1.0 - bucket.tokens
+            return max(0.0, bucket.at - now) + missing / bucket.rate if missing > 0 else 0.0
+
+    def throttled(self, key: tuple[str, ...]) -> None:
+        """Amazon answered 429: its bucket held less than a token, so ours holds none."""
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is not None:
+                now = self._clock()
+                bucket.refill(now)
+                bucket.tokens = min(bucket.tokens, 0.0)
 
     def learn(self, key: tuple[str, ...], rate: float) -> None:
         with self._lock:
             bucket = self._buckets.get(key)
             if bucket is not None and rate > 0:
-                bucket[2] = rate
+                bucket.refill(self._clock())
+                bucket.rate = rate
 
     def rate(self, key: tuple[str, ...]) -> float | None:
         with self._lock:
             bucket = self._buckets.get(key)
-            return bucket[2] if bucket else None
+            return bucket.rate if bucket else None
 
 
 PACER = UsagePlanPacer()
@@ -192,9 +236,20 @@ class AmazonClient:
             rate = _stated_rate(response)
             if rate:
                 self.pacer.learn(key, rate)
-            classify(response)
+            if response.status_code == 429:
+                self.pacer.throttled(key)
+            try:
+                classify(response)
+            except RetryableChannelError as error:
+                if response.status_code == 429 and "Retry-After" not in response.headers:
+                    error.retry_after = 0.0  # the emptied bucket makes the retry wait a token
+                raise
 
         return self.http.send(build, classify=classify_and_learn)
+
+    def ready_in(self, operation: str) -> float:
+        """Seconds until the operation's next call can go out without waiting for a token."""
+        return self.pacer.ready_in((self.api_base_url, self.seller_id, operation), operation)
 
     # -- LWA -------------------------------------------------------------------------------
 

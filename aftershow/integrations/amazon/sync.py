@@ -140,6 +140,12 @@ class AmazonConnector(RefreshTokenConnector):
             results.append(_submission_result(update, response))
         return results
 
+    def push_ready_in(self) -> float:
+        """Seconds until the next PATCH can go out without waiting for a token: the engine
+        waits this long *before* it reads the quantity to send, so the value is not read and
+        then held while the pacer sleeps."""
+        return self.client.ready_in("patchListingsItem")
+
     def read_quantities(self, sku_codes: Sequence[str]) -> dict[str, int]:
         """The merchant-fulfilled quantity Amazon holds per master SKU; unknown SKUs (not
         listed here, or 404 on Amazon) are left out."""
