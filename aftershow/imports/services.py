@@ -2,7 +2,8 @@
 
 The header is read and checked first (format, layout, region, key columns): a wrong file is
 refused before any transaction starts. Then the rows are read one at a time, grouped into
-orders and written in batches of ``ORDER_BATCH`` through ``orders_upsert``, all inside one
+orders (by a reader process, :mod:`aftershow.imports.pipeline`, while this process writes)
+and written in batches of ``ORDER_BATCH`` through ``orders_upsert``, all inside one
 transaction: a fatal problem met anywhere (Excel-damaged ids, a row of another region, a
 truncated end, re-sorted rows) or a database error rolls back every batch before it, so the
 database ends unchanged or fully updated, never half. Memory holds one batch, not the file.
@@ -37,6 +38,7 @@ from aftershow.imports.models import (
     IssueSeverity,
 )
 from aftershow.imports.orders import FileOrder, OrderExport
+from aftershow.imports.pipeline import order_batches
 from aftershow.imports.reader import open_table
 from aftershow.imports.reconcile import order_returns, stored_state, to_incoming
 from aftershow.imports.records import FORMATS, RETURNS, RecordFile, records_upsert
@@ -95,23 +97,25 @@ def _import(*, shop: Shop, path: Path, run: ImportRun, report: ImportReport) -> 
         run.detected_format = table.detection.format
         run.layout = table.detection.layout
         if table.detection.format == FileFormat.ORDER_EXPORT:
-            # The header's problems (layout, region, missing columns) are found before the
-            # transaction; the rows' are found while writing, and roll everything back.
-            export = OrderExport(table, shop_region=shop.region)
-            with transaction.atomic():
-                batch: list[FileOrder] = []
-                for order in export.orders(table.rows, report):
-                    batch.append(order)
-                    if len(batch) >= ORDER_BATCH:
-                        _write_orders(shop, batch, run, report)
-                        batch = []
-                if batch:
-                    _write_orders(shop, batch, run, report)
-            return
-        records = RecordFile(
-            table, FORMATS[FileFormat(table.detection.format)], shop_region=shop.region
-        )
-        records.sniff(table.rows, report)
+            # The header's problems (layout, region, missing columns) are found here, before
+            # the transaction; the rows' are found while writing, and roll everything back.
+            OrderExport(table, shop_region=shop.region)
+        else:
+            records = RecordFile(
+                table, FORMATS[FileFormat(table.detection.format)], shop_region=shop.region
+            )
+            records.sniff(table.rows, report)
+    if run.detected_format == FileFormat.ORDER_EXPORT:
+        # Read and parsed by a reader process while this one writes (imports/pipeline.py).
+        with (
+            order_batches(
+                path, shop_region=shop.region, report=report, batch_size=ORDER_BATCH
+            ) as batches,
+            transaction.atomic(),
+        ):
+            for batch in batches:
+                _write_orders(shop, batch, run, report)
+        return
     # Affiliate, finance and returns files: the date order is only known once the whole file
     # was read, so they are read twice (they are small next to order exports).
     with open_table(path, detect) as table, transaction.atomic():
