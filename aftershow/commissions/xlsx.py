@@ -28,6 +28,8 @@ RATE_FORMAT = '0.00"%"'
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
 
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Text needing any change before it goes into XML (most, e.g. order ids, needs none).
+_NEEDS_ESCAPE = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _EXCEL_EPOCH = datetime(1899, 12, 30, tzinfo=UTC)
 _MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -93,6 +95,8 @@ def excel_serial(value: datetime) -> float:
 
 def xml_text(value: str) -> str:
     """Text for an XML element: special characters escaped, characters XML forbids dropped."""
+    if _NEEDS_ESCAPE.search(value) is None:
+        return value
     return escape(_INVALID_XML.sub("", value))
 
 
