@@ -11,6 +11,7 @@ import itertools
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -68,18 +69,23 @@ class Listing:
 
 
 class TokenBucket:
-    """Amazon's usage plan: ``rate`` requests per second, up to ``burst`` at once."""
+    """Amazon's usage plan: ``rate`` requests per second, up to ``burst`` at once. The bucket
+    starts full, refills continuously, and a request finding less than one token is refused
+    (and takes none)."""
 
-    def __init__(self, rate: float, burst: int) -> None:
+    def __init__(
+        self, rate: float, burst: int, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.rate = rate
         self.burst = burst
+        self._clock = clock
         self._tokens = float(burst)
-        self._at = time.monotonic()
+        self._at = clock()
         self._lock = threading.Lock()
 
     def take(self) -> bool:
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
             self._at = now
             if self._tokens < 1:

@@ -8,6 +8,7 @@ import itertools
 import pytest
 
 from aftershow.integrations.amazon.client import CAP_GUARD_SECONDS, UsagePlanPacer
+from aftershow.sandbox.amazon.store import DEFAULT_RATE_LIMITS, TokenBucket
 
 KEY = ("https://sp.example", "SELLER", "patchListingsItem")
 
@@ -76,3 +77,41 @@ def test_a_429_empties_the_bucket_and_a_stated_rate_is_adopted():
     pacer.learn(KEY, 20.0)
     assert pacer.rate(KEY) == 20.0
     assert pacer.ready_in(KEY, "patchListingsItem") == pytest.approx(0.05 + CAP_GUARD_SECONDS)
+
+
+def test_the_sandbox_bucket_is_the_documented_plan_and_stays_strict():
+    """Amazon's patchListingsItem plan (5 a second, burst 5) as the sandbox enforces it: a
+    full burst, then one request per 0.2 s, refusals in between, and never more than 5 saved."""
+    clock = Clock()
+    bucket = TokenBucket(*DEFAULT_RATE_LIMITS["patchListingsItem"], clock=clock)
+    assert DEFAULT_RATE_LIMITS["patchListingsItem"] == (5.0, 5)
+    assert [bucket.take() for _ in range(6)] == [True] * 5 + [False]
+    clock.now += 0.199
+    assert not bucket.take()
+    clock.now += 0.001
+    assert [bucket.take(), bucket.take()] == [True, False]
+    clock.now += 60.0
+    assert [bucket.take() for _ in range(6)] == [True] * 5 + [False]
+
+
+def test_our_schedule_at_exactly_the_plan_passes_the_sandbox_bucket():
+    """What the client sends, paced by its copy of the bucket, is never refused by the
+    sandbox's bucket, whatever the network time of each request (within the guard)."""
+    clock = Clock()
+    pacer = UsagePlanPacer(clock)
+    arrivals = []
+    for n in range(40):
+        pacer.acquire(KEY, "patchListingsItem", clock.sleep)
+        # Varying network time on the way; the first request after idle is the slowest, so
+        # Amazon's bucket starts draining 15 ms after ours (what the guard is for).
+        arrivals.append(clock.now + (0.015 if n in (0, 20) else 0.003 * (n % 4)))
+        if n == 19:
+            clock.now += 5.0  # an idle spell refills both
+    assert clock.now - 100.0 == pytest.approx(5.0 + 2 * (3.0 + CAP_GUARD_SECONDS), abs=0.01)
+    server = Clock()
+    bucket = TokenBucket(*DEFAULT_RATE_LIMITS["patchListingsItem"], clock=server)
+    accepted = []
+    for at in sorted(arrivals):  # Amazon sees them in the order they arrive
+        server.now = at
+        accepted.append(bucket.take())
+    assert all(accepted)
