@@ -139,9 +139,10 @@ class CommissionLine(models.Model):
                 condition=Q(statement__isnull=True, payer=Payer.SELLER, status=LineStatus.EARNED),
             ),
             # A statement's rows (detail, sums, the PROTECT check on delete); rows on no
-            # statement are not in it.
+            # statement are not in it. With the amount, a statement's payable sum is read from
+            # the index alone, not from 94,000 table rows spread over the whole table.
             models.Index(
-                fields=["statement"],
+                fields=["statement", "amount"],
                 name="commline_statement",
                 condition=Q(statement__isnull=False),
             ),
