@@ -431,16 +431,6 @@ def _paced_record(shop: Shop, answers: list[_PacedAnswer]) -> PassReport:
     return report
 
 
-def push_listing_next(
-    *, shop: Shop, channel: InventoryChannel, exchanges: list[Exchange]
-) -> PassReport:
-    """Push the shop's longest-waiting due listing with the quantity of this moment and record
-    the answer (:func:`_paced_call`, then :func:`_paced_record`). ``channel`` records its
-    calls into ``exchanges``."""
-    answer = _paced_call(shop=shop, channel=channel, exchanges=exchanges)
-    return _paced_record(shop, [answer]) if answer is not None else PassReport()
-
-
 def _record_in_thread(shop: Shop, answers: list[_PacedAnswer]) -> PassReport:
     if not answers:  # the turn is over: the recording thread's connection goes
         connections.close_all()
@@ -487,7 +477,12 @@ def _push_paced_turn(
     until = time.monotonic() + ONE_PER_CALL_TURN
     shop = Shop.objects.get(pk=shop_id)
     exchanges: list[Exchange] = []
-    channel = channel_for(shop, recorder=exchanges.append)  # one HTTP client per turn
+    try:
+        channel = channel_for(shop, recorder=exchanges.append)  # one HTTP client per turn
+    except Exception:
+        # The batch path records the failure on every due row, which then backs off (this
+        # turn would otherwise be started again on every pass and fail the same way).
+        return push_shop_due(shop_id=shop_id, channel_for=channel_for)
     ready_in: Callable[[], float] = getattr(channel, "push_ready_in", lambda: 0.0)
     wait_for = sleep or stop.wait
     due = ListingSync.objects.filter(listing__shop_id=shop_id, is_due=True)
@@ -719,7 +714,7 @@ def engine_run(
                 }
                 now_monotonic = time.monotonic()
                 # A one-SKU-per-call channel needs no interval: its rate limit paces it, and
-                # each call carries the latest quantity (push_listing_next).
+                # each call carries the latest quantity (_paced_call).
                 started_pushes = {
                     shop_id
                     for shop_id, channel in due_shops.items()
