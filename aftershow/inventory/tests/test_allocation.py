@@ -165,6 +165,19 @@ def test_without_any_warehouse_stock_is_not_tracked_and_orders_stay_new(shop, te
     assert StockMovement.objects.count() == 0
 
 
+def test_without_any_warehouse_the_open_orders_lines_are_counted_as_untracked(shop, tee):
+    ingest(
+        shop,
+        incoming_order("620", [("TEE-BLK-M", 1), ("NOT-IN-CATALOG", 2)]),
+        incoming_order("621", [("TEE-BLK-M", 1)], status="CANCELLED"),
+    )
+
+    result = order_lines_allocate(order_ids=list(Order.objects.values_list("pk", flat=True)))
+
+    assert (result.allocated, result.backordered, result.untracked_lines) == (0, 0, 2)
+    assert StockAllocation.objects.count() == 0
+
+
 def test_unmapped_lines_are_counted_as_untracked(shop, warehouse, tee):
     stock_receive(sku=tee, warehouse=warehouse, quantity=5)
     ingest(shop, incoming_order("610", [("TEE-BLK-M", 1), ("NOT-IN-CATALOG", 1)]))
