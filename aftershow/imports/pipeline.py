@@ -29,7 +29,6 @@ this process, one after the other.
 from __future__ import annotations
 
 import multiprocessing
-import threading
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -99,13 +98,9 @@ class ImportReaderError(RuntimeError):
 
 
 def _can_fork() -> bool:
-    """A reader process only from a single-threaded process: a fork copies the locks other
-    threads hold at that moment (a threaded web server's, a sandbox's), which the child could
-    then wait on forever."""
     return (
         "fork" in multiprocessing.get_all_start_methods()
         and not multiprocessing.current_process().daemon
-        and threading.active_count() == 1
     )
 
 
