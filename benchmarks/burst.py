@@ -15,7 +15,8 @@ number.
   of the last 1,000-order burst (``batch_pdf`` against reportlab drawing the same layout; method
   and ``label_rate_ratio_wall`` in that module).
 - ``burst_peak_rss_mb``: peak resident memory of the benchmark process (10,000 included);
-  ``burst_pdf_process_peak_rss_mb``: that of the largest PDF process it started.
+  ``burst_pdf_process_peak_rss_mb``: that of the largest PDF process it started (absent when
+  none ran: ``burst_process(parallel_pdf=True)`` is off by default).
 
 Keys without an engine suffix are the SQLite run (the figures the issue asks for); the
 PostgreSQL run writes the same keys with ``_postgres``.
@@ -147,9 +148,11 @@ def main(engine: str) -> dict[str, float]:
         figures.update(label_rate_ratio(largest))
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     figures[f"burst_peak_rss_mb{suffix}"] = round(peak_kib / 1024, 1)
-    # The PDF process's own peak (the largest child's): not part of the figure above.
+    # The PDF process's own peak (the largest child's): not part of the figure above. Only when
+    # one ran: with the second process off there is nothing to report, not a zero.
     child_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    figures[f"burst_pdf_process_peak_rss_mb{suffix}"] = round(child_kib / 1024, 1)
+    if child_kib:
+        figures[f"burst_pdf_process_peak_rss_mb{suffix}"] = round(child_kib / 1024, 1)
     return figures
 
 
