@@ -11,9 +11,8 @@ number.
 - ``burst_1000_cpu_s`` / ``burst_10000_cpu_s``: the same runs in CPU seconds of this process
   and of the second process that draws the batch PDFs meanwhile (the sandbox and the workers are
   threads of this process, so this counts everything but PostgreSQL's server).
-- ``label_rate_ratio`` (SQLite only): computed by ``benchmarks.labels`` on the largest batch
-  of the last 1,000-order burst (``batch_pdf`` against reportlab drawing the same layout; method
-  and ``label_rate_ratio_wall`` in that module).
+- ``label_rate_ratio`` is measured once, by ``benchmarks.labels`` (its 600-label batch), not
+  here: both suites writing the key made the later run silently replace the earlier figure.
 - ``burst_peak_rss_mb``: peak resident memory of the benchmark process (10,000 included);
   ``burst_pdf_process_peak_rss_mb``: that of the largest PDF process it started (absent when
   none ran: ``burst_process(parallel_pdf=True)`` is off by default).
@@ -43,7 +42,6 @@ from django.core.management import call_command  # noqa: E402
 from aftershow.core.worker import WorkerThread  # noqa: E402
 from aftershow.demo.burst import burst_clock_start, burst_world_create  # noqa: E402
 from aftershow.fulfillment.labels.sandbox import SandboxCarrier  # noqa: E402
-from aftershow.fulfillment.models import LabelBatch  # noqa: E402
 from aftershow.fulfillment.pipeline import BurstSummary, burst_process  # noqa: E402
 from aftershow.sandbox.tiktok import TikTokSandbox, VirtualClock  # noqa: E402
 
@@ -123,29 +121,19 @@ def one_burst(orders: int, seed: int) -> tuple[float, float, BurstSummary, TikTo
 
 
 def main(engine: str) -> dict[str, float]:
-    from benchmarks.labels import label_rate_ratio
-
     call_command("migrate", verbosity=0)
     suffix = "" if engine == "sqlite" else f"_{engine}"
     figures: dict[str, float] = {}
     seed = 300
-    last: BurstSummary | None = None
     for orders, repeats in REPEATS.items():
         runs, cpu_runs = [], []
         for _ in range(repeats):
             seed += 1
-            elapsed, cpu, summary, _sandbox = one_burst(orders, seed)
+            elapsed, cpu, _summary, _sandbox = one_burst(orders, seed)
             runs.append(elapsed)
             cpu_runs.append(cpu)
-            if orders == 1_000:
-                last = summary
         figures[f"burst_{orders}_s{suffix}"] = round(statistics.median(runs), 3)
         figures[f"burst_{orders}_cpu_s{suffix}"] = round(statistics.median(cpu_runs), 3)
-    if engine == "sqlite" and last is not None:
-        largest = max(
-            LabelBatch.objects.filter(pk__in=last.batches), key=lambda batch: batch.order_count
-        )
-        figures.update(label_rate_ratio(largest))
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     figures[f"burst_peak_rss_mb{suffix}"] = round(peak_kib / 1024, 1)
     # The PDF process's own peak (the largest child's): not part of the figure above. Only when
