@@ -126,14 +126,16 @@ if DB_ENGINE == "postgresql":
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            # Django's backend with fair write-lock waits (aftershow/core/sqlite_backend/base.py).
+            "ENGINE": "aftershow.core.sqlite_backend",
             "NAME": os.environ.get("AFTERSHOW_SQLITE_PATH", str(VAR_DIR / "aftershow.sqlite3")),
             # Keep a thread's connection between requests: opening one costs milliseconds.
             "CONN_MAX_AGE": 600,
             "OPTIONS": {
                 # The web server, the worker and the scheduler share one file: WAL lets readers
                 # run beside the writer, IMMEDIATE takes the write lock up front so two writers
-                # queue on the busy timeout instead of failing with "database is locked".
+                # queue (polling for the lock, up to "timeout" seconds) instead of failing with
+                # "database is locked".
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 30,
                 "init_command": (

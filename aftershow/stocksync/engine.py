@@ -64,7 +64,6 @@ from aftershow.stocksync.models import (
     SyncStatus,
     listed_quantity,
 )
-from aftershow.stocksync.writes import write_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -243,7 +242,7 @@ def changes_apply(*, limit: int = CHANGES_PER_PASS) -> int:
     after a larger one, and must not be deleted unseen)."""
     if not StockChange.objects.exists():  # a read: no write lock taken while there is nothing
         return 0
-    with write_transaction():
+    with transaction.atomic():
         marks = list(StockChange.objects.order_by("id").values_list("id", "sku_id", "at")[:limit])
         if not marks:
             return 0
@@ -338,7 +337,7 @@ def push_shop_due(
     exchanges: list[Exchange] = []
     read_at = utcnow()
     results = _push(shop, updates, channel_for, exchanges.append)
-    with write_transaction():
+    with transaction.atomic():
         for exchange in exchanges:
             integration_log_record(shop=shop, exchange=exchange)
         # In pk order, the lock order of every writer of these rows (see targets_refresh).
@@ -410,7 +409,7 @@ def _paced_record(shop: Shop, answers: list[_PacedAnswer]) -> PassReport:
     """Write paced calls' log rows and answers in one transaction (rows in pk order, the lock
     order of every writer of them)."""
     report = PassReport()
-    with write_transaction():
+    with transaction.atomic():
         for answer in answers:
             for exchange in answer.exchanges:
                 integration_log_record(shop=shop, exchange=exchange)
@@ -609,7 +608,7 @@ def engine_pass(*, channel_for: ChannelFactory = inventory_channel_for) -> PassR
 
 def lease_acquire(holder: str) -> bool:
     now = utcnow()
-    with write_transaction():
+    with transaction.atomic():
         EngineLease.objects.bulk_create([EngineLease(name=LEASE_NAME)], ignore_conflicts=True)
         return bool(
             EngineLease.objects.filter(name=LEASE_NAME)
@@ -619,7 +618,7 @@ def lease_acquire(holder: str) -> bool:
 
 
 def lease_renew(holder: str) -> bool:
-    with write_transaction():
+    with transaction.atomic():
         return bool(
             EngineLease.objects.filter(name=LEASE_NAME, holder=holder).update(
                 expires_at=utcnow() + LEASE
@@ -628,7 +627,7 @@ def lease_renew(holder: str) -> bool:
 
 
 def lease_release(holder: str) -> None:
-    with write_transaction():
+    with transaction.atomic():
         EngineLease.objects.filter(name=LEASE_NAME, holder=holder).update(
             holder="", expires_at=None
         )
@@ -775,7 +774,7 @@ def _wake_at_next_retry() -> None:
         return
     from aftershow.stocksync.tasks import run_engine
 
-    with write_transaction():
+    with transaction.atomic():
         run_engine.using(run_after=due).enqueue()
 
 

@@ -20,7 +20,6 @@ from django.db.models import Q
 from aftershow.core.timeutils import utcnow
 from aftershow.inventory.models import StockLevel
 from aftershow.stocksync.models import EngineLease, StockChange
-from aftershow.stocksync.writes import write_transaction
 
 LEASE_NAME = "stocksync"
 # A wake-up enqueued this recently and not yet picked up is not repeated.
@@ -61,7 +60,7 @@ def engine_wake() -> bool:
     from aftershow.stocksync.tasks import run_engine  # the task module imports the engine
 
     # One write transaction for the claim and the task row (on SQLite, one wait for the lock).
-    with write_transaction():
+    with transaction.atomic():
         if not EngineLease.objects.filter(name=LEASE_NAME).exists():
             EngineLease.objects.bulk_create([EngineLease(name=LEASE_NAME)], ignore_conflicts=True)
         claimed = (
