@@ -7,10 +7,11 @@ Run by benchmarks/run.py as `python -m benchmarks.sync sqlite|postgres`; prints 
 - Sync (SQLite run only; its keys carry no engine suffix): four channel sandboxes on 127.0.0.1
   (TikTok, Shopify, Amazon, eBay), five SKUs listed on all four. 1,000 one-line orders are
   ingested as fast as this process can (``orders_upsert``, one transaction each, as webhooks
-  arrive); the engine runs on the real queue, in a separate ``aftershow db_worker`` process
-  (``--interval 0.1``). A sale counts as reached on a channel when the channel's own write log
-  (timestamped by the sandbox when applied) shows a quantity at or below the available stock
-  right after that sale; sale → all channels is the latest of the four. API calls are every
+  arrive); the engine runs in its own ``aftershow sync_engine`` process next to an ``aftershow
+  db_worker`` (``--interval 0.1``), as the README deploys them (``SYNC_BENCH_ENGINE=queue``: as the
+  worker's task instead, with its 30 s hand-overs). A sale counts as reached on a channel when
+  the channel's own write log (timestamped by the sandbox when applied) shows a quantity at or
+  below the available stock right after that sale; sale → all channels is the latest of the four. API calls are every
   outbound attempt in the integration log during the burst (retries, look-ups and read-backs
   included), per sale and per channel.
 - Allocation: orders/s through ``orders_upsert`` (order stored + stock allocated + ledger row +
@@ -68,6 +69,7 @@ START_STOCK = 5_000
 ALLOC_ORDERS = int(os.environ.get("SYNC_BENCH_ALLOC_ORDERS", "1000"))
 RAW_TX = 2_000
 CHANNELS = ("tiktok", "shopify", "amazon", "ebay")
+ENGINE_MODE = os.environ.get("SYNC_BENCH_ENGINE", "process")
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -175,14 +177,22 @@ class Sandboxes:
         return sandbox.timed_history(code)
 
 
-def start_worker() -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "django", "db_worker", "--interval", "0.1", "--no-startup-delay"],
-        cwd=ROOT,
-        env={**os.environ},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def start_workers() -> list[subprocess.Popen[bytes]]:
+    """A queue worker, and (unless ``SYNC_BENCH_ENGINE=queue``) the engine's own process, as the
+    README's deployment runs them; with ``queue`` the engine runs as the worker's task."""
+    commands = [["db_worker", "--interval", "0.1", "--no-startup-delay"]]
+    if ENGINE_MODE == "process":
+        commands.append(["sync_engine"])
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "django", *command],
+            cwd=ROOT,
+            env={**os.environ},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for command in commands
+    ]
 
 
 def wait_settled(timeout: float) -> None:
@@ -195,14 +205,14 @@ def wait_settled(timeout: float) -> None:
 
 def sync_burst(warehouse: Warehouse) -> dict[str, float]:
     sandboxes = Sandboxes()
-    worker = None
+    workers: list[subprocess.Popen[bytes]] = []
     try:
         shops = sandboxes.shops()
         product = Product.objects.create(name="Bench drop")
         skus = [Sku.objects.create(product=product, code=f"DROP-{n}") for n in range(SKU_COUNT)]
         for sku in skus:
             sandboxes.list(shops, sku, quantity=0)
-        worker = start_worker()
+        workers = start_workers()
         for sku in skus:  # the stock arrives: every channel gets its first quantity
             stock_receive(sku=sku, warehouse=warehouse, quantity=START_STOCK)
         wait_settled(120)
@@ -254,7 +264,8 @@ def sync_burst(warehouse: Warehouse) -> dict[str, float]:
         if any(values != expected for values in finals.values()):
             raise SystemExit(f"channels ended on {finals}, expected {expected}")
         print(
-            f"  burst: {BURST} orders in {burst_seconds:.1f} s; calls per channel {calls}; "
+            f"  burst (engine: {ENGINE_MODE}): {BURST} orders in {burst_seconds:.1f} s; "
+            f"calls per channel {calls}; "
             f"sale -> all channels p50 {statistics.median(latencies):.3f} s, "
             f"p99 {percentile(latencies, 0.99):.3f} s, max {max(latencies):.3f} s; per channel "
             + ", ".join(
@@ -271,8 +282,9 @@ def sync_burst(warehouse: Warehouse) -> dict[str, float]:
             "calls_per_sale_per_channel": sum(calls.values()) / len(CHANNELS) / BURST,
         }
     finally:
-        if worker is not None:
+        for worker in workers:
             worker.terminate()
+        for worker in workers:
             worker.wait(timeout=30)
         sandboxes.stop()
 

@@ -659,9 +659,15 @@ def engine_run(
     idle_seconds: float | None = None,
     max_seconds: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    stop: threading.Event | None = None,
 ) -> RunReport:
     """Run passes while there is work (or a retry falls due within ``idle_seconds``), then
-    give the lease back. Returns without doing anything when another engine holds the lease."""
+    give the lease back. Returns without doing anything when another engine holds the lease.
+
+    ``aftershow sync_engine`` runs it with no idle or run limit until ``stop`` is set: it then
+    holds the lease while idle, so committed changes enqueue no wake-up tasks, and no hand-over
+    to a fresh task ever interrupts a stream's pushes."""
+    halt = stop or threading.Event()
     idle_limit = _setting("STOCKSYNC_IDLE_SECONDS", 2.0) if idle_seconds is None else idle_seconds
     # Bounded, so a queue worker shared with other jobs is handed back regularly.
     run_limit = _setting("STOCKSYNC_MAX_RUN_SECONDS", 30.0) if max_seconds is None else max_seconds
@@ -674,7 +680,7 @@ def engine_run(
     report = RunReport()
     started = time.monotonic()
     while True:
-        if not lease_acquire(holder):
+        if halt.is_set() or not lease_acquire(holder):
             return report
         report.ran = True
         renewed = time.monotonic()
@@ -686,7 +692,7 @@ def engine_run(
         inflight: dict[int, Future[PassReport]] = {}
         last_started: dict[int, float] = {}
         try:
-            while time.monotonic() - started < run_limit:
+            while time.monotonic() - started < run_limit and not halt.is_set():
                 if time.monotonic() - renewed > LEASE.total_seconds() / 3:
                     if not lease_renew(holder):
                         return report  # taken over: another engine carries on
@@ -753,7 +759,7 @@ def engine_run(
         if not work_pending():
             _wake_at_next_retry()
             return report
-        if time.monotonic() - started >= run_limit:
+        if halt.is_set() or time.monotonic() - started >= run_limit:
             engine_wake()  # hand over to a fresh task rather than hold a worker forever
             return report
 
