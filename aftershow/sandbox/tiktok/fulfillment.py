@@ -35,6 +35,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from . import errors
+from .combine import CombiningBook
 from .errors import ApiError, invalid_param
 from .fulfillment_catalog import (
     SERVICES_BY_ID,
@@ -52,7 +53,6 @@ from .fulfillment_state import (
     TRACKING_UPDATE_EXPIRED,
     TRACKING_UPDATE_WINDOW,
     TRACKING_UPDATED_ONCE,
-    PackageBook,
     SandboxPackage,
     business_error,
 )
@@ -61,7 +61,7 @@ from .shipping_documents import LabelContent, render_document
 from .store import OrderEvent
 
 
-class SandboxFulfillment(PackageBook):
+class SandboxFulfillment(CombiningBook):
     """The fulfillment and logistics endpoints' operations, on the package book."""
 
     # -- operations -------------------------------------------------------------------------
@@ -75,6 +75,9 @@ class SandboxFulfillment(PackageBook):
         with self._lock:
             package = self._find_package(shop_id, package_id)
             self.ship_requests[package_id] += 1
+            for other_id in package.combined_order_ids:  # every combined order must be shippable
+                self._check_fulfillable(self._order(shop_id, other_id))
+            shipped_at: list[int] = []
 
             def ship(order: dict[str, Any]) -> None:
                 self._check_fulfillable(order)
@@ -93,8 +96,16 @@ class SandboxFulfillment(PackageBook):
                 self._apply_ship(order, package, shipment, handover, now)
                 if self._roll_up(order, now):
                     events.append(OrderEvent(shop_id, order["id"], order["status"], now))
+                shipped_at.append(now)
+
+            def ship_combined(order: dict[str, Any]) -> None:
+                self._ship_lines(order, package, shipped_at[0])
+                if self._roll_up(order, shipped_at[0]):
+                    events.append(OrderEvent(shop_id, order["id"], order["status"], shipped_at[0]))
 
             self.store.update_order(package.order_id, ship)
+            for other_id in package.combined_order_ids:
+                self.store.update_order(other_id, ship_combined)
         self._emit(events)
 
     def batch_ship(self, shop_id: str, body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -176,13 +187,14 @@ class SandboxFulfillment(PackageBook):
                 raise business_error(TRACKING_UPDATE_EXPIRED)
             tracking, provider_id, provider_name = self._self_shipment(body, package.id)
 
+            self._tracking_owner.pop(package.tracking_number, None)
+            self._tracking_owner[tracking] = package.id
+            package.tracking_number, package.shipping_provider_id = tracking, provider_id
+            package.shipping_provider_name = provider_name
+            package.tracking_updates += 1
+            package.update_time = now
+
             def update(order: dict[str, Any]) -> None:
-                self._tracking_owner.pop(package.tracking_number, None)
-                self._tracking_owner[tracking] = package.id
-                package.tracking_number, package.shipping_provider_id = tracking, provider_id
-                package.shipping_provider_name = provider_name
-                package.tracking_updates += 1
-                package.update_time = now
                 for item in order["line_items"]:
                     if item["id"] in package.line_item_ids:
                         item.update(
@@ -197,7 +209,8 @@ class SandboxFulfillment(PackageBook):
                     update_time=now,
                 )
 
-            self.store.update_order(package.order_id, update)
+            for order_id in package.order_ids:
+                self.store.update_order(order_id, update)
 
     def eligible_services(
         self, shop_id: str, order_id: str, body: dict[str, Any]
@@ -328,9 +341,13 @@ class SandboxFulfillment(PackageBook):
     def package_detail(self, shop_id: str, package_id: str) -> dict[str, Any]:
         with self._lock:
             package = self._find_package(shop_id, package_id)
-            order = self._order(shop_id, package.order_id)
-            lines = [i for i in order["line_items"] if i["id"] in package.line_item_ids]
-            skus = Counter(line["sku_id"] for line in lines)
+            orders = [self._order(shop_id, order_id) for order_id in package.order_ids]
+            order = orders[0]
+            lines_of = {
+                o["id"]: [i for i in o["line_items"] if i["id"] in package.line_item_ids]
+                for o in orders
+            }
+            lines = [line for o in orders for line in lines_of[o["id"]]]
             status = lines[0]["package_status"] if lines else "CANCELLED"
             return {
                 "package_id": package.id,
@@ -344,9 +361,15 @@ class SandboxFulfillment(PackageBook):
                 "handover_method": package.handover_method,
                 "orders": [
                     {
-                        "id": package.order_id,
-                        "skus": [{"id": sku, "quantity": n} for sku, n in sorted(skus.items())],
+                        "id": o["id"],
+                        "skus": [
+                            {"id": sku, "quantity": n}
+                            for sku, n in sorted(
+                                Counter(line["sku_id"] for line in lines_of[o["id"]]).items()
+                            )
+                        ],
                     }
+                    for o in orders
                 ],
                 "recipient_address": order["recipient_address"],
                 "weight": package.weight,
@@ -360,7 +383,7 @@ class SandboxFulfillment(PackageBook):
             self._order(shop_id, order_id)
             events: list[tuple[int, str]] = []
             for package in self._packages.values():
-                if package.order_id != order_id:
+                if order_id not in package.order_ids:
                     continue
                 if package.service is not None:
                     events.append((package.create_time, "Shipping label created"))
@@ -433,6 +456,18 @@ def register_fulfillment(gateway: Gateway) -> SandboxFulfillment:
             "POST",
             "/fulfillment/202309/packages/ship",
             lambda r: {"errors": desk.batch_ship(r.shop_id, r.json_body())},
+            True,
+        ),
+        (
+            "GET",
+            "/fulfillment/202309/combinable_packages/search",
+            lambda r: desk.search_combinable(r.shop_id, r.query),
+            False,
+        ),
+        (
+            "POST",
+            "/fulfillment/202309/packages/combine",
+            lambda r: desk.combine_packages(r.shop_id, r.json_body()),
             True,
         ),
         (

@@ -12,7 +12,7 @@ import json
 import random
 import threading
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -85,6 +85,12 @@ class SandboxPackage:
     delivered_at: int | None = None
     tracking_updates: int = 0
     accepted_ships: int = 0  # ship operations applied (a correct client: exactly one)
+    # Orders combined into this package (Combine Package) besides ``order_id``.
+    combined_order_ids: list[str] = field(default_factory=list)
+
+    @property
+    def order_ids(self) -> list[str]:
+        return [self.order_id, *self.combined_order_ids]
 
 
 class _LostResponses:
@@ -249,6 +255,16 @@ class PackageBook:
         handover_method: str,
         now: int,
     ) -> None:
+        self._ship_package_state(package, shipment, handover_method, now)
+        self._ship_lines(order, package, now)
+
+    def _ship_package_state(
+        self,
+        package: SandboxPackage,
+        shipment: tuple[str, str, str] | None,
+        handover_method: str,
+        now: int,
+    ) -> None:
         if shipment is not None:
             package.tracking_number, package.shipping_provider_id = shipment[0], shipment[1]
             package.shipping_provider_name = shipment[2]
@@ -256,6 +272,13 @@ class PackageBook:
         package.handover_method = handover_method
         package.shipped_at = package.update_time = now
         package.accepted_ships += 1
+        if self._auto_scan_after is not None:
+            due = now + self._auto_scan_after.total_seconds()
+            self.store.timeline.schedule(due, partial(self._auto_scan, package.id))
+
+    @staticmethod
+    def _ship_lines(order: dict[str, Any], package: SandboxPackage, now: int) -> None:
+        """One order's side of a shipped package (a combined package ships several orders)."""
         for item in order["line_items"]:
             if item["id"] in package.line_item_ids:
                 item.update(
@@ -272,9 +295,6 @@ class PackageBook:
             shipping_provider_id=package.shipping_provider_id,
             rts_time=order.get("rts_time") or now,
         )
-        if self._auto_scan_after is not None:
-            due = now + self._auto_scan_after.total_seconds()
-            self.store.timeline.schedule(due, partial(self._auto_scan, package.id))
 
     @staticmethod
     def _roll_up(order: dict[str, Any], now: int) -> bool:
@@ -360,13 +380,14 @@ class PackageBook:
             if target in self._packages:
                 chosen = [self._packages[target]]
             else:
-                chosen = [p for p in self._packages.values() if p.order_id == target]
+                chosen = [p for p in self._packages.values() if target in p.order_ids]
             chosen = [p for p in chosen if p.shipped_at is not None]
             if not chosen:
                 raise ValueError(f"{target} is neither a shipped package nor an order with one")
             by_order: dict[str, list[SandboxPackage]] = {}
             for package in chosen:
-                by_order.setdefault(package.order_id, []).append(package)
+                for order_id in package.order_ids:
+                    by_order.setdefault(order_id, []).append(package)
             for order_id, packages in by_order.items():
                 self.store.update_order(
                     order_id, partial(self._scan_order, packages, when, deliver, events)
