@@ -34,7 +34,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -42,10 +42,10 @@ from aftershow.orders.models import (
     ChangeSource,
     Order,
     OrderState,
-    OrderStatusChange,
     PlatformStatus,
 )
 from aftershow.risk.models import HoldKind, OrderRelease, ReleasePolicy
+from aftershow.risk.rows import ReleaseRow, StateChange, releases_upsert, status_changes_insert
 from aftershow.risk.screening import ScreenReport, chunked, screen_orders
 from aftershow.shops.models import Shop
 
@@ -57,7 +57,8 @@ RELEASABLE_STATUSES = (
 # Holds whose end is a known moment: a partner order waits for them, not for open-ended ones.
 TIMED_HOLDS = (HoldKind.CANCEL_WINDOW, HoldKind.LIVE_STREAM)
 HOLD_REASON_MAX_LENGTH = 200
-# What release reads of an order; loading whole rows (and their shops) costs more than deciding.
+# What release reads of an order, as plain values: building the order, live session, address
+# and release instances cost more than deciding (``Candidate`` has these, in this order).
 CANDIDATE_FIELDS = (
     "id",
     "shop_id",
@@ -72,7 +73,9 @@ CANDIDATE_FIELDS = (
     "hold_until",
     "auto_combine_group_id",
     "shipping_type",
+    "live_session_id",
     "live_session__ends_at",
+    "shipping_address_id",
     "shipping_address__match_key",
     "release__hold_kind",
     "release__combine_key",
@@ -122,26 +125,51 @@ class ReleaseReport:
     screening: ScreenReport = field(default_factory=ScreenReport)
 
 
-def combine_key(order: Order) -> str:
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """What release reads of an order (``CANDIDATE_FIELDS``), and of its live session, address
+    and release row when it has them."""
+
+    pk: int
+    shop_id: int
+    remote_order_id: str
+    buyer_id: int | None
+    state: str
+    platform_status: str
+    placed_at: datetime
+    paid_at: datetime | None
+    is_buyer_request_cancel: bool
+    hold_reason: str
+    hold_until: datetime | None
+    auto_combine_group_id: str
+    shipping_type: str
+    live_session_id: int | None
+    live_session_ends_at: datetime | None
+    shipping_address_id: int | None
+    address_match_key: str | None
+    release_hold_kind: str | None  # None: no release row yet
+    release_combine_key: str | None
+
+
+def combine_key(order: Candidate) -> str:
     """Orders of one shop with the same key may share a parcel: TikTok's auto-combine group
     when it gives one, else the same buyer, shipping type and address."""
     if order.auto_combine_group_id:
         return f"{order.shop_id}:tiktok:{order.auto_combine_group_id}"[:100]
-    address = order.shipping_address
-    if order.buyer_id and address is not None and address.match_key:
+    if order.buyer_id and order.shipping_address_id is not None and order.address_match_key:
         parts = (
             order.shop_id,
             "buyer",
             order.buyer_id,
             order.shipping_type,
-            address.match_key[:32],
+            order.address_match_key[:32],
         )
         return ":".join(str(part) for part in parts)
     return ""
 
 
 def own_hold(
-    order: Order, *, now: datetime, policy: ReleasePolicy, cancel_window_minutes: int
+    order: Candidate, *, now: datetime, policy: ReleasePolicy, cancel_window_minutes: int
 ) -> Hold | None:
     """Why this order, by itself, may not be processed yet (None: it may)."""
     if order.platform_status == PlatformStatus.UNPAID:
@@ -154,19 +182,18 @@ def own_hold(
         return Hold(HoldKind.CANCEL_WINDOW, _text("cancel_window", minutes=minutes), window_end)
     if order.platform_status == PlatformStatus.ON_HOLD:
         return Hold(HoldKind.PLATFORM, _text("platform_hold"), None)
-    session = order.live_session
-    if session is not None and policy.hold_live_orders_until_stream_end:
+    if order.live_session_id is not None and policy.hold_live_orders_until_stream_end:
         combine = policy.combine_window_minutes
-        if session.ends_at is None:
+        if order.live_session_ends_at is None:
             return Hold(HoldKind.LIVE_STREAM, _text("live_running", minutes=combine), None)
-        until = session.ends_at + timedelta(minutes=combine)
+        until = order.live_session_ends_at + timedelta(minutes=combine)
         if now < until:
             return Hold(HoldKind.LIVE_STREAM, _text("live_ended", minutes=combine), until)
     return None
 
 
 def _decide(
-    orders: list[Order],
+    orders: list[Candidate],
     *,
     now: datetime,
     policies: dict[int, ReleasePolicy],
@@ -182,7 +209,7 @@ def _decide(
         )
         for order in orders
     }
-    groups: dict[str, list[Order]] = defaultdict(list)
+    groups: dict[str, list[Candidate]] = defaultdict(list)
     for order in orders:
         if keys[order.pk]:
             groups[keys[order.pk]].append(order)
@@ -214,17 +241,7 @@ def orders_release_due(*, now: datetime, shop: Shop | None = None) -> ReleaseRep
     with transaction.atomic():
         scope = Order.objects.all() if shop is None else Order.objects.filter(shop=shop)
         _end_reviewer_holds(scope, now=now, report=report)
-        candidates = list(
-            scope.select_for_update(of=("self",))
-            .filter(
-                Q(state=OrderState.NEW)
-                | (Q(state=OrderState.HELD) & ~Q(release__hold_kind=HoldKind.REVIEWER)),
-                platform_status__in=RELEASABLE_STATUSES,
-            )
-            .select_related("live_session", "shipping_address", "release")
-            .only(*CANDIDATE_FIELDS)
-            .order_by("pk")
-        )
+        candidates = _locked_candidates(scope)
         shop_ids = {order.shop_id for order in candidates}
         # Shops apart (a few rows), not joined: a shop row decrypts its credentials on load.
         windows = dict(
@@ -245,44 +262,50 @@ def orders_release_due(*, now: datetime, shop: Shop | None = None) -> ReleaseRep
     return report
 
 
-def _current_release(order: Order) -> OrderRelease | None:
-    try:
-        return order.release
-    except OrderRelease.DoesNotExist:
-        return None
+def _locked_candidates(scope: QuerySet[Order]) -> list[Candidate]:
+    """Orders release may decide on, locked in primary-key order, as plain values.
+
+    Locked first without joins (PostgreSQL refuses ``FOR UPDATE`` on the nullable side of the
+    outer joins the values need, and a values query cannot name ``of``), then read by id.
+    """
+    reviewer_held = OrderRelease.objects.filter(hold_kind=HoldKind.REVIEWER).values("order_id")
+    ids = list(
+        scope.select_for_update()
+        .filter(
+            Q(state=OrderState.NEW) | (Q(state=OrderState.HELD) & ~Q(pk__in=reviewer_held)),
+            platform_status__in=RELEASABLE_STATUSES,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    candidates: list[Candidate] = []
+    for chunk in chunked(ids, UPDATE_CHUNK):
+        rows = Order.objects.filter(pk__in=chunk).order_by("pk").values_list(*CANDIDATE_FIELDS)
+        candidates += [Candidate(*row) for row in rows]
+    return candidates
 
 
 def _apply(
-    candidates: list[Order],
+    candidates: list[Candidate],
     decisions: dict[int, Hold | None],
     keys: dict[int, str],
     *,
     now: datetime,
     report: ReleaseReport,
 ) -> list[int]:
-    history: list[OrderStatusChange] = []
-    release_rows: list[OrderRelease] = []
-    released: list[Order] = []
+    history: list[StateChange] = []
+    release_rows: list[ReleaseRow] = []
+    released: list[Candidate] = []
+    released_reason = _text("released")
     for order in candidates:
         hold = decisions[order.pk]
         key = keys[order.pk]
-        current = _current_release(order)
-        current_kind = current.hold_kind if current else HoldKind.NONE
-        current_key = current.combine_key if current else None
+        current_kind = order.release_hold_kind or HoldKind.NONE
+        current_key = order.release_combine_key
         if hold is None:
             released.append(order)
-            release_rows.append(
-                OrderRelease(order=order, hold_kind=HoldKind.NONE, combine_key=key, released_at=now)
-            )
-            history.append(
-                OrderStatusChange(
-                    order=order,
-                    source=ChangeSource.SYSTEM,
-                    from_state=order.state,
-                    to_state=OrderState.READY,
-                    reason=_text("released"),
-                )
-            )
+            release_rows.append((order.pk, HoldKind.NONE, key, now))
+            history.append((order.pk, order.state, OrderState.READY, released_reason))
             continue
         report.held += 1
         report.held_by_kind[hold.kind] += 1
@@ -298,31 +321,19 @@ def _apply(
                 state=OrderState.HELD, hold_reason=reason, hold_until=hold.until, updated_at=now
             )
         if order.state != OrderState.HELD or current_kind != hold.kind:
-            history.append(
-                OrderStatusChange(
-                    order=order,
-                    source=ChangeSource.SYSTEM,
-                    from_state=order.state,
-                    to_state=OrderState.HELD,
-                    reason=reason,
-                )
-            )
+            history.append((order.pk, order.state, OrderState.HELD, reason))
         if current_kind != hold.kind or current_key != key:
-            release_rows.append(OrderRelease(order=order, hold_kind=hold.kind, combine_key=key))
+            release_rows.append((order.pk, hold.kind, key, None))
     released_ids = [order.pk for order in released]
     for chunk in chunked(released_ids, UPDATE_CHUNK):
         Order.objects.filter(pk__in=chunk, state__in=(OrderState.NEW, OrderState.HELD)).update(
             state=OrderState.READY, hold_reason="", hold_until=None, updated_at=now
         )
     report.released = len(released_ids)
-    OrderRelease.objects.bulk_create(
-        release_rows,
-        update_conflicts=True,
-        unique_fields=["order"],
-        update_fields=["hold_kind", "combine_key", "released_at"],
-        batch_size=UPDATE_CHUNK,
+    releases_upsert(release_rows)
+    status_changes_insert(
+        changes=history, source=ChangeSource.SYSTEM, actor_id=None, at=timezone.now()
     )
-    OrderStatusChange.objects.bulk_create(history, batch_size=UPDATE_CHUNK)
     return released_ids
 
 
@@ -344,17 +355,11 @@ def _end_reviewer_holds(scope: QuerySet[Order], *, now: datetime, report: Releas
             state=OrderState.IN_REVIEW, hold_reason="", hold_until=None, updated_at=now
         )
         OrderRelease.objects.filter(order_id__in=chunk).update(hold_kind=HoldKind.NONE)
-    OrderStatusChange.objects.bulk_create(
-        [
-            OrderStatusChange(
-                order_id=order_id,
-                source=ChangeSource.SYSTEM,
-                from_state=OrderState.HELD,
-                to_state=OrderState.IN_REVIEW,
-                reason=_text("reviewer_hold_ended"),
-            )
-            for order_id in due
-        ],
-        batch_size=UPDATE_CHUNK,
+    reason = _text("reviewer_hold_ended")
+    status_changes_insert(
+        changes=[(order_id, OrderState.HELD, OrderState.IN_REVIEW, reason) for order_id in due],
+        source=ChangeSource.SYSTEM,
+        actor_id=None,
+        at=timezone.now(),
     )
     report.back_to_review = len(due)

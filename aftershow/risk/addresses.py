@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import Protocol
 
 import usaddress  # type: ignore[import-untyped]
 
-from aftershow.orders.models import Address
 from aftershow.risk.findings import Finding
 from aftershow.risk.ziptable import zip_states
 
@@ -28,6 +28,36 @@ PO_BOX_PATTERN = re.compile(
 )
 # usaddress labels the box words of a PO Box as USPSBoxType.
 PO_BOX_TYPE_PATTERN = re.compile(r"^(?:p\.?\s*o\.?\s*(?:b(?:ox)?)?\.?|post\s+office\s+box)$", re.I)
+
+
+class AddressFields(Protocol):
+    """What the analysis reads of an address: an ``orders.Address`` or ``AddressLines``."""
+
+    @property
+    def line1(self) -> str: ...
+    @property
+    def line2(self) -> str: ...
+    @property
+    def city(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def postal_code(self) -> str: ...
+    @property
+    def country(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AddressLines:
+    """An address read as plain values (screening reads a batch's addresses this way)."""
+
+    line1: str
+    line2: str
+    city: str
+    state: str
+    postal_code: str
+    country: str
+    match_key: str
 
 
 @dataclass(frozen=True)
@@ -73,7 +103,7 @@ def is_po_box_line(line: str, *, parse: bool = True) -> bool:
     return street is not None and bool(PO_BOX_TYPE_PATTERN.match(street.box_type))
 
 
-def analyse_address(address: Address | None) -> AddressReport:
+def analyse_address(address: AddressFields | None) -> AddressReport:
     if address is None:
         return AddressReport((Finding("address_missing"),), "", False, False)
     line1, line2 = address.line1.strip(), address.line2.strip()

@@ -23,6 +23,7 @@ from aftershow.orders.models import Order, OrderLine, PlatformStatus
 from aftershow.risk.addresses import (
     MILITARY_STATES,
     REMOTE_STATES,
+    AddressLines,
     AddressReport,
     analyse_address,
 )
@@ -90,6 +91,28 @@ class HighValueParameters(Parameters):
         return value.quantize(Decimal("0.01"))
 
 
+@dataclass(frozen=True, slots=True)
+class ScreenedOrder:
+    """What the evaluators read of an order, its buyer and its address (screening reads these
+    as plain values: model instances of the three cost more than the rules)."""
+
+    pk: int
+    remote_order_id: str
+    state: str
+    buyer_id: int | None
+    buyer_nickname: str | None
+    buyer_ip: str | None
+    placed_at: datetime
+    total_amount: Decimal
+    currency: str
+    shipping_address_id: int | None
+    shipping_address: AddressLines | None
+
+    @property
+    def address_match_key(self) -> str:
+        return self.shipping_address.match_key if self.shipping_address is not None else ""
+
+
 @dataclass(frozen=True)
 class _Placed:
     order_id: int
@@ -114,14 +137,14 @@ def _hit_windows(placed: list[_Placed], count: int, window: timedelta) -> dict[i
 class ScreeningBatch:
     """The orders screened together and what the evaluators need to know about them."""
 
-    def __init__(self, orders: Sequence[Order]) -> None:
+    def __init__(self, orders: Sequence[ScreenedOrder]) -> None:
         self.orders = list(orders)
         self.order_ids = [order.pk for order in self.orders]
         self._addresses: dict[int | None, AddressReport] = {}
         self._velocity_groups: dict[timedelta, dict[tuple[str, object], list[_Placed]]] = {}
         self._velocity_hits: dict[tuple[int, timedelta], dict[tuple[str, int], list[_Placed]]] = {}
 
-    def address(self, order: Order) -> AddressReport:
+    def address(self, order: ScreenedOrder) -> AddressReport:
         key = order.shipping_address_id
         if key not in self._addresses:
             self._addresses[key] = analyse_address(order.shipping_address)
@@ -190,11 +213,7 @@ class ScreeningBatch:
         without_ip = [order for order in self.orders if not order.buyer_ip]
         ips = {order.buyer_ip for order in self.orders if order.buyer_ip}
         buyers = {order.buyer_id for order in without_ip if order.buyer_id}
-        match_keys = {
-            order.shipping_address.match_key
-            for order in without_ip
-            if order.shipping_address is not None and order.shipping_address.match_key
-        }
+        match_keys = {order.address_match_key for order in without_ip if order.address_match_key}
         in_window = Order.objects.filter(placed_at__gte=low, placed_at__lte=high)
         queries: list[tuple[str, str, QuerySet[Order]]] = []
         if ips:
@@ -224,11 +243,11 @@ P = TypeVar("P", bound=Parameters)
 @dataclass(frozen=True)
 class Evaluator(Generic[P]):
     parameters: type[P]
-    evaluate: Callable[[Order, P, ScreeningBatch], list[Finding]]
+    evaluate: Callable[[ScreenedOrder, P, ScreeningBatch], list[Finding]]
 
 
 def evaluate_address(
-    order: Order, params: AddressParameters, batch: ScreeningBatch
+    order: ScreenedOrder, params: AddressParameters, batch: ScreeningBatch
 ) -> list[Finding]:
     problems = list(batch.address(order).problems)
     if not params.require_street_number:
@@ -244,7 +263,7 @@ def _percent(value: Decimal) -> str:
 
 
 def evaluate_return_rate(
-    order: Order, params: ReturnRateParameters, batch: ScreeningBatch
+    order: ScreenedOrder, params: ReturnRateParameters, batch: ScreeningBatch
 ) -> list[Finding]:
     if order.buyer_id is None:
         return []
@@ -273,7 +292,7 @@ def _listed(members: list[_Placed]) -> str:
 
 
 def evaluate_velocity(
-    order: Order, params: VelocityParameters, batch: ScreeningBatch
+    order: ScreenedOrder, params: VelocityParameters, batch: ScreeningBatch
 ) -> list[Finding]:
     window = timedelta(minutes=params.window_minutes)
     hits = batch.velocity_hits(params.order_count, window)
@@ -286,7 +305,7 @@ def evaluate_velocity(
         return [Finding("velocity_ip", {**values, "orders": _listed(members)})]
     members = hits.get(("buyer", order.pk))
     if members is not None:
-        buyer = order.buyer.nickname if order.buyer and order.buyer.nickname else "—"
+        buyer = order.buyer_nickname or "—"
         values = {**common, "count": str(len(members)), "buyer": buyer}
         return [Finding("velocity_buyer", {**values, "orders": _listed(members)})]
     members = hits.get(("address", order.pk))
@@ -296,7 +315,9 @@ def evaluate_velocity(
     return []
 
 
-def evaluate_remote(order: Order, params: RemoteParameters, batch: ScreeningBatch) -> list[Finding]:
+def evaluate_remote(
+    order: ScreenedOrder, params: RemoteParameters, batch: ScreeningBatch
+) -> list[Finding]:
     state = batch.address(order).state
     if not state or state not in params.states:
         return []
@@ -304,7 +325,9 @@ def evaluate_remote(order: Order, params: RemoteParameters, batch: ScreeningBatc
     return [Finding(code, {"state": state})]
 
 
-def evaluate_po_box(order: Order, params: PoBoxParameters, batch: ScreeningBatch) -> list[Finding]:
+def evaluate_po_box(
+    order: ScreenedOrder, params: PoBoxParameters, batch: ScreeningBatch
+) -> list[Finding]:
     if not params.carriers_refusing_po_box or not batch.address(order).is_po_box:
         return []
     carrier = batch.carriers.get(order.pk, "")
@@ -317,7 +340,7 @@ def evaluate_po_box(order: Order, params: PoBoxParameters, batch: ScreeningBatch
 
 
 def evaluate_high_value(
-    order: Order, params: HighValueParameters, batch: ScreeningBatch
+    order: ScreenedOrder, params: HighValueParameters, batch: ScreeningBatch
 ) -> list[Finding]:
     findings = []
     if order.total_amount > params.max_total:

@@ -45,6 +45,7 @@ from aftershow.risk.models import (
     RiskFlag,
     RiskRule,
 )
+from aftershow.risk.rows import status_changes_insert
 from aftershow.risk.screening import SCREENED_STATES, ScreenReport, chunked, screen_orders
 from aftershow.shops.models import Shop
 
@@ -367,19 +368,13 @@ def orders_confirm_clean(*, by: User | None, shop: Shop | None = None) -> int:
             confirmed += Order.objects.filter(pk__in=chunk, state=OrderState.READY).update(
                 state=OrderState.CONFIRMED, updated_at=now
             )
-        OrderStatusChange.objects.bulk_create(
-            [
-                OrderStatusChange(
-                    order_id=order_id,
-                    source=source,
-                    actor=by,
-                    from_state=OrderState.READY,
-                    to_state=OrderState.CONFIRMED,
-                    reason=reason,
-                )
-                for order_id in ids
+        status_changes_insert(
+            changes=[
+                (order_id, OrderState.READY, OrderState.CONFIRMED, reason) for order_id in ids
             ],
-            batch_size=CONFIRM_CHUNK,
+            source=source,
+            actor_id=by.pk if by is not None else None,
+            at=utcnow(),
         )
         # One event for the batch (each order's own trail is its history row above).
         if ids:
