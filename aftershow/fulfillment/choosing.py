@@ -8,10 +8,10 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftershow.fulfillment.bulk import rows_update, shops_attach
 from aftershow.fulfillment.carriers.codes import SelectionSource
 from aftershow.fulfillment.carriers.rates import Destination, Dimensions, rate_cards
 from aftershow.fulfillment.carriers.selection import (
@@ -22,8 +22,11 @@ from aftershow.fulfillment.carriers.selection import (
 )
 from aftershow.fulfillment.carriers.zones import usps_zone
 from aftershow.fulfillment.conf import setting
+from aftershow.fulfillment.fastrows import instances_update
 from aftershow.fulfillment.models import CarrierRule, Package
-from aftershow.orders.models import OrderLine
+from aftershow.inventory.models import Warehouse
+from aftershow.orders.models import Address, OrderLine
+from aftershow.shops.models import Shop
 
 SELECTION_FIELDS = [
     "carrier",
@@ -39,6 +42,7 @@ SELECTION_FIELDS = [
     "quoted_amount",
     "estimated_delivery",
 ]
+READ_CHUNK = 500
 
 
 def rule_specs() -> list[RuleSpec]:
@@ -79,20 +83,29 @@ def _tags_by_package(package_ids: list[int]) -> dict[int, frozenset[str]]:
     return {package_id: frozenset(names) for package_id, names in tags.items()}
 
 
-def package_facts(package: Package, *, tags: frozenset[str], now: datetime) -> PackageFacts | None:
-    """What the rules look at; None when the parcel lacks an address or an origin."""
-    address = package.address
-    if address is None or package.warehouse is None:
+def package_facts(
+    package: Package,
+    *,
+    channel: str,
+    address: tuple[str, str] | None,
+    origin_postal_code: str | None,
+    tags: frozenset[str],
+    now: datetime,
+) -> PackageFacts | None:
+    """What the rules look at (``address`` is its postal code and state, ``origin_postal_code``
+    the warehouse's); None when the parcel lacks an address or an origin."""
+    if address is None or origin_postal_code is None:
         return None
-    zone = usps_zone(package.warehouse.postal_code, address.postal_code)
+    postal_code, state = address
+    zone = usps_zone(origin_postal_code, postal_code)
     return PackageFacts(
-        channel=package.shop.channel,
+        channel=channel,
         shipping_type=package.shipping_type,
         weight_oz=package.weight_oz,
         dims=Dimensions(package.length_in, package.width_in, package.height_in),
         destination=Destination(
-            postal_code=address.postal_code,
-            state=address.state.upper(),
+            postal_code=postal_code,
+            state=state.upper(),
             zone=zone.zone,
             is_po_box=package.is_po_box,
             is_military=package.is_military,
@@ -104,6 +117,18 @@ def package_facts(package: Package, *, tags: frozenset[str], now: datetime) -> P
         ship_date=timezone.localdate(now),
         deliver_by=package.deliver_by,
     )
+
+
+def _addresses(address_ids: set[int]) -> dict[int, tuple[str, str]]:
+    """Postal code and state of each address (two columns, not the rows)."""
+    found: dict[int, tuple[str, str]] = {}
+    ids = sorted(address_ids)
+    for start in range(0, len(ids), READ_CHUNK):
+        rows = Address.objects.filter(pk__in=ids[start : start + READ_CHUNK]).values_list(
+            "pk", "postal_code", "state"
+        )
+        found.update((pk, (postal_code, state)) for pk, postal_code, state in rows)
+    return found
 
 
 def _apply(package: Package, selection: Selection | None, reason: str, now: datetime) -> None:
@@ -130,20 +155,35 @@ def _apply(package: Package, selection: Selection | None, reason: str, now: date
     package.estimated_delivery = selection.estimated_delivery
 
 
-def packages_select(*, packages: Iterable[Package], now: datetime | None = None) -> list[Package]:
+def packages_select(
+    *, packages: Iterable[Package] | QuerySet[Package], now: datetime | None = None
+) -> list[Package]:
     """Choose a carrier, service and label provider for each parcel and store the reason.
 
     Parcels that already have a label keep their choice. Returns the parcels it chose for.
+    ``packages`` may be a queryset: only its ids are read (a subquery).
     """
     now = now or timezone.now()
-    chosen = [
-        package
-        for package in Package.objects.filter(pk__in=[package.pk for package in packages])
-        .exclude(purchases__state__in=["intent", "bought"])
-        .select_related("address", "warehouse")
-        .order_by("id")
-    ]
-    shops_attach(chosen)
+    if isinstance(packages, QuerySet):
+        wanted = Package.objects.filter(pk__in=packages.values_list("pk", flat=True))
+    else:
+        wanted = Package.objects.filter(pk__in=[package.pk for package in packages])
+    # Parcels without their address, warehouse and shop rows: the few values the rules read
+    # come from value queries (a shop row decrypts its credentials when loaded).
+    chosen = list(
+        wanted.exclude(purchases__state__in=["intent", "bought"]).order_by("id"),
+    )
+    channels = dict(
+        Shop.objects.filter(pk__in={package.shop_id for package in chosen}).values_list(
+            "pk", "channel"
+        )
+    )
+    origins = dict(
+        Warehouse.objects.filter(
+            pk__in={package.warehouse_id for package in chosen if package.warehouse_id}
+        ).values_list("pk", "postal_code")
+    )
+    addresses = _addresses({package.address_id for package in chosen if package.address_id})
     rules = rule_specs()
     cards = rate_cards(timezone.localdate(now))
     tags = _tags_by_package([package.pk for package in chosen])
@@ -157,14 +197,21 @@ def packages_select(*, packages: Iterable[Package], now: datetime | None = None)
                 now,
             )
             continue
-        facts = package_facts(package, tags=tags.get(package.pk, frozenset()), now=now)
+        facts = package_facts(
+            package,
+            channel=channels[package.shop_id],
+            address=addresses.get(package.address_id) if package.address_id else None,
+            origin_postal_code=origins.get(package.warehouse_id) if package.warehouse_id else None,
+            tags=tags.get(package.pk, frozenset()),
+            now=now,
+        )
         if facts is None:
             _apply(package, None, _("Cannot choose: no address or ship-from warehouse."), now)
             continue
         selection = select_service(facts, rules, cards, now=now, aggregator=aggregator)
         _apply(package, selection, "", now)
     with transaction.atomic():
-        rows_update(Package, chosen, SELECTION_FIELDS)
+        instances_update(Package, chosen, SELECTION_FIELDS)
     return chosen
 
 

@@ -11,22 +11,26 @@ workers at once, never makes a second parcel for the same orders.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Exists, OuterRef, QuerySet
 
-from aftershow.catalog.models import BundleComponent, Sku
+from aftershow.catalog.models import BundleComponent
 from aftershow.fulfillment.carriers.destination import is_military, is_po_box
 from aftershow.fulfillment.carriers.promise import promised_delivery_date
 from aftershow.fulfillment.carriers.rates import Dimensions
+from aftershow.fulfillment.fastrows import instances_insert
 from aftershow.fulfillment.models import LabelPurchase, Package, PurchaseState
 from aftershow.inventory.models import ChannelWarehouse, Warehouse
 from aftershow.orders.models import Order, OrderLine, OrderState
@@ -99,10 +103,53 @@ def choose_box(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PackLine:
+    """What packing reads of an order line and its SKU (``LINE_FIELDS``, in this order)."""
+
+    order_id: int
+    quantity: int
+    seller_sku: str
+    remote_sku_id: str
+    sku_id: int | None  # None: the line is not mapped to a SKU (nor are the SKU's fields)
+    sku_code: str | None
+    weight_oz: Decimal | None
+    length_in: Decimal | None
+    width_in: Decimal | None
+    height_in: Decimal | None
+    is_bundle: bool | None
+    # A bundle without its own weight weighs what its components weigh.
+    components_weight_oz: Decimal = Decimal("0")
+
+
+@dataclass(frozen=True, slots=True)
+class PackOrder:
+    """What packing reads of an order and its address (``ORDER_FIELDS``, in this order), and
+    its lines: plain values, a 1,000-order burst builds parcels for 1,000 of them."""
+
+    pk: int
+    shop_id: int
+    ship_by: datetime | None
+    paid_at: datetime | None
+    placed_at: datetime
+    delivery_option_name: str
+    currency: str
+    total_amount: Decimal
+    shipping_type: str
+    remote_warehouse_id: str
+    address_id: int | None
+    line1: str | None
+    line2: str | None
+    city: str | None
+    state: str | None
+    postal_code: str | None
+    lines: list[PackLine] = field(default_factory=list)
+
+
 @dataclass
 class _Group:
     key: str
-    orders: list[Order] = field(default_factory=list)
+    orders: list[PackOrder] = field(default_factory=list)
 
 
 @dataclass
@@ -130,28 +177,26 @@ def _combine_keys(order_ids: list[int]) -> dict[int, str]:
     return {int(order_id): str(key) for order_id, key in rows}
 
 
-def _line_weight_and_dims(sku: Sku) -> tuple[Decimal, Dimensions]:
+def _line_weight_and_dims(line: PackLine) -> tuple[Decimal, Dimensions]:
     """A bundle without its own weight weighs what its components weigh."""
-    dims = Dimensions(sku.length_in, sku.width_in, sku.height_in)
-    if sku.is_bundle and not sku.weight_oz:
-        components: Iterable[BundleComponent] = sku.components.all()
-        weight = sum((part.component.weight_oz * part.quantity for part in components), start=ZERO)
-        return weight, dims
-    return sku.weight_oz, dims
+    dims = Dimensions(line.length_in or ZERO, line.width_in or ZERO, line.height_in or ZERO)
+    if line.is_bundle and not line.weight_oz:
+        return line.components_weight_oz, dims
+    return line.weight_oz or ZERO, dims
 
 
-def measure(lines: Iterable[OrderLine]) -> Packed:
+def measure(lines: Iterable[PackLine]) -> Packed:
     weight = ZERO
     volume = ZERO
     largest = Dimensions(ZERO, ZERO, ZERO)
     problems: list[str] = []
     for line in lines:
-        if line.sku is None:
+        if line.sku_id is None:
             problems.append(f"{line.seller_sku or line.remote_sku_id}: not mapped to a SKU")
             continue
-        unit_weight, dims = _line_weight_and_dims(line.sku)
+        unit_weight, dims = _line_weight_and_dims(line)
         if unit_weight <= 0:
-            problems.append(f"{line.sku.code}: no weight")
+            problems.append(f"{line.sku_code}: no weight")
         weight += unit_weight * line.quantity
         volume += dims.cubic_in * line.quantity
         if dims.cubic_in > largest.cubic_in:
@@ -162,7 +207,9 @@ def measure(lines: Iterable[OrderLine]) -> Packed:
     return packed
 
 
-def _origin_warehouses(orders: list[Order]) -> tuple[Warehouse | None, dict[tuple[int, str], Any]]:
+def _origin_warehouses(
+    orders: list[PackOrder],
+) -> tuple[Warehouse | None, dict[tuple[int, str], Any]]:
     default = Warehouse.objects.filter(is_default=True).first()
     remote_ids = {(order.shop_id, order.remote_warehouse_id) for order in orders}
     mapped = {
@@ -177,7 +224,6 @@ def _origin_warehouses(orders: list[Order]) -> tuple[Warehouse | None, dict[tupl
 ORDER_FIELDS = (
     "id",
     "shop_id",
-    "state",
     "ship_by",
     "paid_at",
     "placed_at",
@@ -186,15 +232,19 @@ ORDER_FIELDS = (
     "total_amount",
     "shipping_type",
     "remote_warehouse_id",
-    "shipping_address",
+    "shipping_address_id",
+    "shipping_address__line1",
+    "shipping_address__line2",
+    "shipping_address__city",
+    "shipping_address__state",
+    "shipping_address__postal_code",
 )
 LINE_FIELDS = (
-    "id",
     "order_id",
     "quantity",
     "seller_sku",
     "remote_sku_id",
-    "sku__id",
+    "sku_id",
     "sku__code",
     "sku__weight_oz",
     "sku__length_in",
@@ -202,39 +252,63 @@ LINE_FIELDS = (
     "sku__height_in",
     "sku__is_bundle",
 )
+READ_CHUNK = 500
 
 
-def _candidate_orders(*, shop: Shop | None, order_ids: list[int] | None) -> list[Order]:
-    """Confirmed orders without a parcel, with only what packing reads (a 1,000-order burst
-    builds 1,000 order and line objects: their width matters)."""
+def _pack_orders(orders: QuerySet[Order]) -> list[PackOrder]:
+    """The orders of ``orders`` (in its order) with their lines (by id), as plain values."""
+    loaded = [PackOrder(*row) for row in orders.values_list(*ORDER_FIELDS)]
+    by_id = {order.pk: order for order in loaded}
+    rows: list[tuple[Any, ...]] = []
+    ids = list(by_id)
+    for start in range(0, len(ids), READ_CHUNK):
+        chunk = ids[start : start + READ_CHUNK]
+        rows += (
+            OrderLine.objects.filter(order_id__in=chunk).order_by("id").values_list(*LINE_FIELDS)
+        )
+    bundles = {row[4] for row in rows if row[10] and not row[6]}
+    weights = _components_weights(bundles) if bundles else {}
+    for row in rows:
+        line = PackLine(*row)
+        if line.sku_id in weights:
+            line = dataclasses.replace(line, components_weight_oz=weights[line.sku_id])
+        by_id[line.order_id].lines.append(line)
+    return loaded
+
+
+def _components_weights(bundle_ids: set[int]) -> dict[int, Decimal]:
+    weights: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    rows = BundleComponent.objects.filter(bundle_id__in=bundle_ids).values_list(
+        "bundle_id", "component__weight_oz", "quantity"
+    )
+    for bundle_id, weight_oz, quantity in rows:
+        weights[bundle_id] += weight_oz * quantity
+    return dict(weights)
+
+
+def _candidate_orders(*, shop: Shop | None, order_ids: list[int] | None) -> list[PackOrder]:
+    """Confirmed orders without a parcel, with only what packing reads, as plain values (a
+    1,000-order burst reads 1,000 orders and their lines: model instances cost more than
+    packing them)."""
     packaged_line = OrderLine.objects.filter(order=OuterRef("pk"), package__isnull=False)
     orders = (
         Order.objects.filter(state=OrderState.CONFIRMED)
         .filter(~Exists(packaged_line))
-        .select_related("shipping_address")
-        .only(*ORDER_FIELDS)
-        .prefetch_related(
-            Prefetch(
-                "lines",
-                queryset=OrderLine.objects.select_related("sku").only(*LINE_FIELDS).order_by("id"),
-            )
-        )
         .order_by("id")
     )
     if shop is not None:
         orders = orders.filter(shop=shop)
     if order_ids is not None:
         orders = orders.filter(pk__in=order_ids)
-    return list(orders)
+    return _pack_orders(orders)
 
 
 def _fill(
     package: Package, group: _Group, warehouses: tuple[Warehouse | None, dict[Any, Any]]
 ) -> None:
     first = group.orders[0]
-    lines = [line for order in group.orders for line in order.lines.all()]
+    lines = [line for order in group.orders for line in order.lines]
     packed = measure(lines)
-    address = first.shipping_address
     default, mapped = warehouses
     package.shop_id = first.shop_id
     package.warehouse = mapped.get((first.shop_id, first.remote_warehouse_id)) or default
@@ -245,16 +319,17 @@ def _fill(
         packed.dims.height_in,
     )
     package.box_code = packed.box_code
-    package.address = address
+    package.address_id = first.address_id
     package.shipping_type = first.shipping_type
-    if address is not None:
-        package.is_po_box = is_po_box(line1=address.line1, line2=address.line2)
+    if first.address_id is not None:
+        line1, line2 = first.line1 or "", first.line2 or ""
+        package.is_po_box = is_po_box(line1=line1, line2=line2)
         package.is_military = is_military(
-            line1=address.line1,
-            line2=address.line2,
-            city=address.city,
-            state=address.state,
-            postal_code=address.postal_code,
+            line1=line1,
+            line2=line2,
+            city=first.city or "",
+            state=first.state or "",
+            postal_code=first.postal_code or "",
         )
     deadlines = [order.ship_by for order in group.orders if order.ship_by]
     package.ship_by = min(deadlines) if deadlines else None
@@ -269,7 +344,7 @@ def _fill(
     package.currency = first.currency
     package.order_value = sum((order.total_amount for order in group.orders), start=ZERO)
     problems = [packed.problem] if packed.problem else []
-    if address is None or not address.postal_code:
+    if first.address_id is None or not first.postal_code:
         problems.append("no shipping address")
     if package.warehouse is None:
         problems.append("no ship-from warehouse (set a default warehouse)")
@@ -279,7 +354,7 @@ def _fill(
     package.selection_source = ""
 
 
-def _groups(orders: list[Order]) -> list[_Group]:
+def _groups(orders: list[PackOrder]) -> list[_Group]:
     keys = _combine_keys([order.pk for order in orders])
     groups: dict[str, _Group] = {}
     for order in orders:
@@ -300,7 +375,7 @@ def _attach(pairs: list[tuple[Package, _Group]]) -> None:
         )
 
 
-def _chunks(key: str, orders: list[Order], start: int = 1) -> list[_Group]:
+def _chunks(key: str, orders: list[PackOrder], start: int = 1) -> list[_Group]:
     """At most ``MAX_ORDERS_PER_PARCEL`` orders a parcel: ``key``, ``key:2``, ``key:3``, …"""
     return [
         _Group(
@@ -398,17 +473,29 @@ def packages_build(*, shop: Shop | None = None, order_ids: list[int] | None = No
     return report
 
 
-def _orders_of(package: Package) -> list[Order]:
-    return list(
-        Order.objects.filter(lines__package=package)
-        .distinct()
-        .select_related("shipping_address")
-        .prefetch_related("lines__sku")
-    )
+def _orders_of(package: Package) -> list[PackOrder]:
+    return _pack_orders(Order.objects.filter(lines__package=package).distinct())
 
 
 def _save(new: list[tuple[Package, _Group]], extended: list[tuple[Package, _Group]]) -> None:
-    Package.objects.bulk_create([package for package, _group in new])
+    _packages_insert([package for package, _group in new])
     for package, _group in extended:
         package.save()
     _attach([*new, *extended])
+
+
+def _packages_insert(packages: Sequence[Package]) -> None:
+    """``Package.objects.bulk_create(packages)`` at a fraction of its CPU (``fastrows``); the
+    new ids are read back by ``build_key``, which is unique."""
+    if not packages:
+        return
+    instances_insert(Package, packages)
+    keys = [package.build_key for package in packages]
+    ids: dict[str, int] = {}
+    for start in range(0, len(keys), READ_CHUNK):
+        found = Package.objects.filter(build_key__in=keys[start : start + READ_CHUNK])
+        ids.update(found.values_list("build_key", "pk"))
+    for package in packages:
+        package.pk = ids[package.build_key]
+        package._state.adding = False
+        package._state.db = connection.alias

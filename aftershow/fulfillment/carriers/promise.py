@@ -34,8 +34,10 @@ def promise_table() -> PromiseTable:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def add_business_days(start: date, days: int) -> date:
-    """The date ``days`` business days after ``start`` (a weekend start counts from Monday)."""
+    """The date ``days`` business days after ``start`` (a weekend start counts from Monday).
+    Remembered: a burst asks the same few questions thousands of times."""
     current = start
     remaining = days
     while current.weekday() >= SATURDAY:

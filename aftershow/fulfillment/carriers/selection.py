@@ -18,12 +18,14 @@ Every outcome carries its reason in words, stored on the package and shown to th
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.utils.translation import gettext as _
+from django.utils import translation
+from django.utils.translation import gettext_noop
 
 from aftershow.fulfillment.carriers.codes import (
     Carrier,
@@ -43,6 +45,19 @@ from aftershow.fulfillment.carriers.rates import (
     format_weight,
     price,
 )
+
+
+@functools.lru_cache(maxsize=1024)
+def _translated(language: str | None, message: str) -> str:
+    return translation.gettext(message)
+
+
+def _(message: str) -> str:
+    """``gettext``, remembered per language: a parcel's reason looks up a dozen phrases, and
+    Django searches its catalogues on every call (half of choosing a carrier, profiled). The
+    catalogues do not change while the process runs."""
+    return _translated(translation.get_language(), message)
+
 
 SOURCE_RULE = SelectionSource.RULE
 SOURCE_FALLBACK = SelectionSource.FALLBACK
@@ -119,6 +134,7 @@ def _range_check(
 ) -> _Check | None:
     if low is None and high is None:
         return None
+    label = _(label)  # marked with gettext_noop by the caller: translated only when it is set
     if value is None:
         return _Check(False, _("%(label)s unknown") % {"label": label})
     if low is not None and value < low:
@@ -170,29 +186,29 @@ def rule_check(
     destination = facts.destination
     checks: list[_Check | None] = [
         _range_check(
-            _("billable weight"),
+            gettext_noop("billable weight"),
             billable.billable_oz,
             rule.min_billable_weight_oz,
             rule.max_billable_weight_oz,
             _weight,
         ),
         _range_check(
-            _("longest side"),
+            gettext_noop("longest side"),
             facts.dims.longest_in,
             rule.min_longest_side_in,
             rule.max_longest_side_in,
             _inches,
         ),
         _range_check(
-            _("length + girth"),
+            gettext_noop("length + girth"),
             facts.dims.length_plus_girth_in,
             rule.min_length_plus_girth_in,
             rule.max_length_plus_girth_in,
             _inches,
         ),
-        _range_check(_("zone"), destination.zone, rule.min_zone, rule.max_zone, _plain),
+        _range_check(gettext_noop("zone"), destination.zone, rule.min_zone, rule.max_zone, _plain),
         _range_check(
-            _("order value"),
+            gettext_noop("order value"),
             facts.order_value,
             rule.min_order_value,
             rule.max_order_value,
