@@ -20,7 +20,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from aftershow.accounts.models import User
-from aftershow.fulfillment.bulk import rows_update
+from aftershow.fulfillment.bulk import shops_attach
 from aftershow.fulfillment.carriers.codes import SelectionSource
 from aftershow.fulfillment.carriers.destination import is_military, is_po_box
 from aftershow.fulfillment.choosing import packages_select
@@ -38,6 +38,8 @@ from aftershow.fulfillment.models import (
 )
 from aftershow.fulfillment.packing import packages_build
 from aftershow.fulfillment.purchasing import PurchaseOutcome, labels_buy
+from aftershow.fulfillment.writes import rows_set
+from aftershow.orders.bulk import RowInsert
 from aftershow.orders.models import (
     Address,
     ChangeSource,
@@ -62,28 +64,22 @@ class BatchReport:
     to_review: list[int] = field(default_factory=list)
 
 
-def _pick_keys(package_ids: list[int]) -> dict[int, tuple[str, str, int]]:
-    """``package id → (first bin location, first SKU code, id)``: the order a picker walks."""
+def _pick_keys(package_ids: list[int]) -> tuple[dict[int, tuple[str, str, int]], dict[int, int]]:
+    """``package id → (first bin location, first SKU code, id)``, the order a picker walks, and
+    ``package id → number of orders`` (one read of the parcels' lines for both)."""
     bins: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    orders: dict[int, set[int]] = defaultdict(set)
     rows = OrderLine.objects.filter(package_id__in=package_ids).values_list(
-        "package_id", "sku__location__bin_location", "sku__code", "seller_sku"
+        "package_id", "order_id", "sku__location__bin_location", "sku__code", "seller_sku"
     )
-    for package_id, bin_location, code, seller_sku in rows:
-        bins[int(package_id)].append((bin_location or NO_BIN, code or seller_sku or ""))
+    for package_id, order_id, bin_location, code, seller_sku in rows:
+        bins[package_id].append((bin_location or NO_BIN, code or seller_sku or ""))
+        orders[package_id].add(order_id)
     keys = {}
     for package_id in package_ids:
         first = min(bins.get(package_id) or [(NO_BIN, "")])
         keys[package_id] = (first[0], first[1], package_id)
-    return keys
-
-
-def _order_counts(package_ids: list[int]) -> dict[int, int]:
-    counts: dict[int, set[int]] = defaultdict(set)
-    for package_id, order_id in OrderLine.objects.filter(package_id__in=package_ids).values_list(
-        "package_id", "order_id"
-    ):
-        counts[int(package_id)].add(int(order_id))
-    return {package_id: len(orders) for package_id, orders in counts.items()}
+    return keys, {package_id: len(ids) for package_id, ids in orders.items()}
 
 
 def label_batches_create(
@@ -104,8 +100,7 @@ def label_batches_create(
     ids = list(candidates.values_list("pk", flat=True))
     if not ids:
         return []
-    keys = _pick_keys(ids)
-    counts = _order_counts(ids)
+    keys, counts = _pick_keys(ids)
     ordered = sorted(ids, key=lambda package_id: keys[package_id])
     chunks: list[list[int]] = [[]]
     orders_in_chunk = 0
@@ -124,11 +119,9 @@ def label_batches_create(
                 created_by=created_by,
                 order_count=sum(counts.get(package_id, 1) for package_id in chunk),
             )
-            LabelBatchItem.objects.bulk_create(
-                [
-                    LabelBatchItem(batch=batch, package_id=package_id, position=position)
-                    for position, package_id in enumerate(chunk, start=1)
-                ]
+            RowInsert(LabelBatchItem, ["batch", "package", "position"]).execute(
+                (batch.pk, package_id, position)
+                for position, package_id in enumerate(chunk, start=1)
             )
             batches.append(batch)
     return batches
@@ -245,57 +238,66 @@ def label_batch_process(
     states = [BatchItemState.ERROR]
     if not only_errors:
         states.append(BatchItemState.PENDING)
+    # The items as values: the parcels are loaded once, by ``labels_buy``.
     items = list(
-        batch.items.filter(state__in=states).select_related("package").order_by("position")
+        batch.items.filter(state__in=states)
+        .order_by("position")
+        .values_list("pk", "package_id", "attempts")
     )
-    packages = [item.package for item in items]
+    package_ids = [package_id for _pk, package_id, _attempts in items]
     if only_errors:
         live = set(
             LabelPurchase.objects.filter(
-                package__in=packages, state__in=[PurchaseState.INTENT, PurchaseState.BOUGHT]
+                package__in=package_ids, state__in=[PurchaseState.INTENT, PurchaseState.BOUGHT]
             ).values_list("package_id", flat=True)
         )
-        to_choose = [package for package in packages if package.pk not in live]
+        to_choose = list(
+            Package.objects.filter(pk__in=[pk for pk in package_ids if pk not in live])
+        )
         _refresh_addresses(to_choose)
     else:
-        to_choose = [package for package in packages if not package.selection_source]
+        to_choose = list(Package.objects.filter(pk__in=package_ids, selection_source=""))
     if to_choose:
+        shops_attach(to_choose)
         packages_select(packages=to_choose)
     outcomes = {
-        outcome.package.pk: outcome for outcome in labels_buy(packages=packages, provider=provider)
+        outcome.package.pk: outcome
+        for outcome in labels_buy(package_ids=package_ids, provider=provider)
     }
     report = BatchReport(batch)
     now = timezone.now()
     check = _Refusals(provider)
     refusals: dict[int, str] = {}
-    busy = {item.pk for item in items if outcomes[item.package_id].is_busy}
-    items = [item for item in items if item.pk not in busy]  # the other worker reports them
-    for item in items:
-        outcome = outcomes[item.package_id]
-        item.attempts += 1
-        item.updated_at = now
+    rows = []
+    for pk, package_id, attempts in items:
+        outcome = outcomes[package_id]
+        if outcome.is_busy:
+            continue  # the other worker reports it
         if outcome.is_bought:
-            item.state, item.error_reason, item.is_retryable = BatchItemState.LABELLED, "", False
+            state, error_reason, is_retryable = BatchItemState.LABELLED, "", False
             report.labelled += 1
         else:
-            item.state = BatchItemState.ERROR
-            item.error_reason = outcome.error or "label not bought"
-            item.is_retryable = outcome.is_retryable
-            report.errors.append(item)
+            state = BatchItemState.ERROR
+            error_reason = outcome.error or "label not bought"
+            is_retryable = outcome.is_retryable
             if check.refused(outcome):
                 # The last line is the verdict ("No service can carry this parcel: …"); the
                 # lines above it (rule by rule) stay on the batch item and the parcel.
-                refusals[item.package_id] = item.error_reason.strip().splitlines()[-1]
+                refusals[package_id] = error_reason.strip().splitlines()[-1]
+        rows.append((pk, state, error_reason, is_retryable, attempts + 1))
     with transaction.atomic():
-        rows_update(
+        rows_set(
             LabelBatchItem,
-            items,
-            ["state", "error_reason", "is_retryable", "attempts", "updated_at"],
+            ("state", "error_reason", "is_retryable", "attempts"),
+            rows,
+            constants={"updated_at": now},
         )
         batch.processed_at = now
         batch.save(update_fields=["processed_at"])
         if refusals:
             report.to_review = _orders_to_review(refusals, now=now)
+    failed = {row[0] for row in rows if row[1] == BatchItemState.ERROR}
+    report.errors = list(batch.items.filter(pk__in=failed).order_by("position")) if failed else []
     return report
 
 

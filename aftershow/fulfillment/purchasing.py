@@ -27,12 +27,12 @@ from datetime import datetime
 from decimal import Decimal
 from functools import partial
 
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftershow.fulfillment.bulk import rows_update, shops_attach
+from aftershow.fulfillment.bulk import shops_attach
 from aftershow.fulfillment.labels.base import (
     LabelError,
     LabelLookup,
@@ -46,13 +46,10 @@ from aftershow.fulfillment.labels.base import (
 from aftershow.fulfillment.labels.registry import label_provider
 from aftershow.fulfillment.models import LabelPurchase, Package, PackageStatus, PurchaseState
 from aftershow.fulfillment.storage import label_file_write
-from aftershow.orders.models import (
-    ChangeSource,
-    Order,
-    OrderLine,
-    OrderState,
-    OrderStatusChange,
-)
+from aftershow.fulfillment.writes import order_history_add, orders_state_move, rows_set
+from aftershow.inventory.models import Warehouse
+from aftershow.orders.bulk import RowInsert
+from aftershow.orders.models import Address, OrderLine, OrderState
 from aftershow.shops.models import Shop
 
 RECORD_CHUNK = 100
@@ -76,24 +73,12 @@ def idempotency_key(package_id: int, attempt: int) -> str:
     return f"label-{package_id}-{attempt}"
 
 
-def _ship_to_from(package: Package) -> ShipTo:
-    address = package.address
-    if address is None:
-        raise LabelError(_("no shipping address"))
-    return ShipTo(
-        name=address.name,
-        line1=address.line1,
-        line2=address.line2,
-        city=address.city,
-        state=address.state,
-        postal_code=address.postal_code,
-        country=address.country,
-        phone=address.phone,
-    )
-
-
 def shipment_requests(packages: Sequence[Package]) -> dict[int, ShipmentRequest]:
-    """What each provider needs, for every package that has an address and an origin."""
+    """What each provider needs, for every package that has an address and an origin.
+
+    Addresses and warehouses are read as values, once each (a thousand parcels ship from one
+    warehouse): loading them as model instances with every parcel cost more than the quotes.
+    """
     order_ids: dict[int, list[str]] = defaultdict(list)
     line_ids: dict[int, list[str]] = defaultdict(list)
     rows = (
@@ -105,28 +90,34 @@ def shipment_requests(packages: Sequence[Package]) -> dict[int, ShipmentRequest]
         if remote_order_id not in order_ids[package_id]:
             order_ids[package_id].append(remote_order_id)
         line_ids[package_id].append(remote_line_id)
+    ship_to = {
+        pk: ShipTo(*values)
+        for pk, *values in Address.objects.filter(
+            pk__in={package.address_id for package in packages if package.address_id}
+        ).values_list(
+            "pk", "name", "line1", "line2", "city", "state", "postal_code", "country", "phone"
+        )
+    }
+    ship_from = {
+        pk: (postal_code, ShipTo(name, line1, "", city, state, postal_code, country))
+        for pk, name, line1, city, state, postal_code, country in Warehouse.objects.filter(
+            pk__in={package.warehouse_id for package in packages if package.warehouse_id}
+        ).values_list("pk", "name", "address_line1", "city", "state", "postal_code", "country")
+    }
     requests: dict[int, ShipmentRequest] = {}
     for package in packages:
-        warehouse = package.warehouse
-        if package.address is None or warehouse is None:
+        to = ship_to.get(package.address_id) if package.address_id else None
+        origin = ship_from.get(package.warehouse_id) if package.warehouse_id else None
+        if to is None or origin is None:
             continue
-        ship_from = ShipTo(
-            name=warehouse.name,
-            line1=warehouse.address_line1,
-            line2="",
-            city=warehouse.city,
-            state=warehouse.state,
-            postal_code=warehouse.postal_code,
-            country=warehouse.country,
-        )
         requests[package.pk] = ShipmentRequest(
             package_id=package.pk,
             shop_id=package.shop_id,
             channel=package.shop.channel,
             remote_order_ids=tuple(order_ids[package.pk]),
             remote_line_ids=tuple(line_ids[package.pk]),
-            ship_from_postal_code=warehouse.postal_code,
-            ship_to=_ship_to_from(package),
+            ship_from_postal_code=origin[0],
+            ship_to=to,
             parcel=Parcel(
                 weight_oz=package.weight_oz,
                 length_in=package.length_in,
@@ -134,7 +125,7 @@ def shipment_requests(packages: Sequence[Package]) -> dict[int, ShipmentRequest]
                 height_in=package.height_in,
             ),
             ship_by=package.ship_by,
-            ship_from=ship_from,
+            ship_from=origin[1],
             carrier=package.carrier,
             service=package.service,
             service_code=package.service_code,
@@ -217,29 +208,37 @@ def _image_extension(image: bytes) -> str:
     return "jpg" if image[:3] == b"\xff\xd8\xff" else "png"
 
 
+_BOUGHT_FIELDS = (
+    "tracking_number",
+    "carrier",
+    "service",
+    "amount",
+    "currency",
+    "remote_shipment_id",
+    "remote_provider_id",
+    "label_pdf",
+    "label_image",
+    "label_zpl",
+)
+
+
 def _save_bought(purchases: Sequence[LabelPurchase], packages: dict[int, Package]) -> None:
+    """Record bought labels: the purchases, their parcels (tracking, carrier, PROCESSING) and
+    the orders now labelled, one transaction, a few statements for the whole chunk."""
     if not purchases:
         return
     now = timezone.now()
+    for purchase in purchases:
+        purchase.updated_at = now
     with transaction.atomic():
-        rows_update(
+        rows_set(
             LabelPurchase,
-            purchases,
-            [
-                "state",
-                "tracking_number",
-                "carrier",
-                "service",
-                "amount",
-                "currency",
-                "remote_shipment_id",
-                "remote_provider_id",
-                "label_pdf",
-                "label_image",
-                "label_zpl",
-                "error",
-                "updated_at",
-            ],
+            _BOUGHT_FIELDS,
+            (
+                (purchase.pk, *(getattr(purchase, name) for name in _BOUGHT_FIELDS))
+                for purchase in purchases
+            ),
+            constants={"state": PurchaseState.BOUGHT, "error": "", "updated_at": now},
         )
         changed = []
         for purchase in purchases:
@@ -249,36 +248,25 @@ def _save_bought(purchases: Sequence[LabelPurchase], packages: dict[int, Package
             package.service = purchase.service
             package.status = PackageStatus.PROCESSING
             changed.append(package)
-        rows_update(Package, changed, ["tracking_number", "carrier", "service", "status"])
+        rows_set(
+            Package,
+            ("tracking_number", "carrier", "service"),
+            ((p.pk, p.tracking_number, p.carrier, p.service) for p in changed),
+            constants={"status": PackageStatus.PROCESSING},
+        )
         _orders_mark_labelled([package.pk for package in changed], now=now)
 
 
 def _orders_mark_labelled(package_ids: list[int], *, now: datetime) -> None:
     """Confirmed orders whose parcel has its label move to LABELLED, with a history row."""
-    order_ids = list(
-        Order.objects.filter(lines__package_id__in=package_ids, state=OrderState.CONFIRMED)
-        .values_list("pk", flat=True)
-        .distinct()
+    order_ids = set(
+        OrderLine.objects.filter(package_id__in=package_ids).values_list("order_id", flat=True)
     )
-    if not order_ids:
-        return
-    Order.objects.filter(pk__in=order_ids, state=OrderState.CONFIRMED).update(
-        state=OrderState.LABELLED, updated_at=now
+    moved = orders_state_move(
+        order_ids, from_state=OrderState.CONFIRMED, to_state=OrderState.LABELLED, now=now
     )
-    statuses = dict(Order.objects.filter(pk__in=order_ids).values_list("pk", "platform_status"))
-    OrderStatusChange.objects.bulk_create(
-        [
-            OrderStatusChange(
-                order_id=order_id,
-                source=ChangeSource.SYSTEM,
-                from_status=statuses[order_id],
-                to_status=statuses[order_id],
-                from_state=OrderState.CONFIRMED,
-                to_state=OrderState.LABELLED,
-                reason="label bought",
-            )
-            for order_id in order_ids
-        ]
+    order_history_add(
+        moved, from_state=OrderState.CONFIRMED, to_state=OrderState.LABELLED, reason="label bought"
     )
 
 
@@ -290,18 +278,19 @@ def _fail(purchase: LabelPurchase, error: LabelError) -> None:
 
 
 def labels_buy(
-    *, packages: Sequence[Package], provider: LabelProvider | None = None
+    *,
+    packages: Sequence[Package] = (),
+    package_ids: Sequence[int] = (),
+    provider: LabelProvider | None = None,
 ) -> list[PurchaseOutcome]:
-    """Buy (or recover) the label of every package; one outcome per package, in order.
+    """Buy (or recover) the label of every package (``packages``, or their ``package_ids``);
+    one outcome per package, in id order.
 
     ``provider`` replaces the registry's provider for every package (tests and tools).
     A package that already has a bought label gets it back, untouched.
     """
-    packages = list(
-        Package.objects.filter(pk__in=[package.pk for package in packages])
-        .select_related("address", "warehouse")
-        .order_by("id")
-    )
+    wanted = [*(package.pk for package in packages), *package_ids]
+    packages = list(Package.objects.filter(pk__in=wanted).order_by("id"))
     shops_attach(packages)
     by_id = {package.pk: package for package in packages}
     outcomes = {package.pk: PurchaseOutcome(package) for package in packages}
@@ -394,15 +383,43 @@ def labels_buy(
     return [outcomes[package.pk] for package in packages]
 
 
+# An intent row as inserted (the rest of the columns take their defaults).
+_INTENT_ATTRIBUTES = (
+    "package_id",
+    "provider",
+    "idempotency_key",
+    "attempt",
+    "state",
+    "carrier",
+    "service",
+    "remote_rate_id",
+    "remote_shipment_id",
+    "currency",
+    "amount",
+)
+_INTENT_FIELDS = [
+    name.removesuffix("_id") if name == "package_id" else name for name in _INTENT_ATTRIBUTES
+] + ["created_at", "updated_at"]
+
+
 def _commit_intents(
     intents: list[tuple[LabelPurchase, RateQuote]], outcomes: dict[int, PurchaseOutcome]
 ) -> list[tuple[LabelPurchase, RateQuote]]:
     """Phase 2: store the intents, committed, before anything is bought."""
     if not intents:
         return []
+    now = timezone.now()
     try:
         with transaction.atomic():
-            LabelPurchase.objects.bulk_create([purchase for purchase, _quote in intents])
+            ids = RowInsert(LabelPurchase, _INTENT_FIELDS).execute_returning_ids(
+                [
+                    (*(getattr(purchase, name) for name in _INTENT_ATTRIBUTES), now, now)
+                    for purchase, _quote in intents
+                ]
+            )
+        for (purchase, _quote), pk in zip(intents, ids, strict=True):
+            purchase.pk, purchase.created_at, purchase.updated_at = pk, now, now
+            purchase._state.adding, purchase._state.db = False, DEFAULT_DB_ALIAS
         kept = intents
     except IntegrityError:
         # Another worker started some of these packages: keep only the ones we inserted.

@@ -33,6 +33,7 @@ from aftershow.audit.models import AuditAction, AuditEvent
 from aftershow.core.timeutils import utcnow
 from aftershow.fulfillment.bulk import shops_attach
 from aftershow.fulfillment.models import BatchItemState, LabelBatchItem, Package, PackageStatus
+from aftershow.fulfillment.writes import order_history_add, orders_state_move
 from aftershow.integrations.tiktok.tracking import tracking_pushed_by_api, tracking_pushes_request
 from aftershow.inventory.allocation import order_lines_ship
 from aftershow.inventory.ledger import lock_in_pk_order
@@ -42,7 +43,6 @@ from aftershow.orders.models import (
     Order,
     OrderLine,
     OrderState,
-    OrderStatusChange,
     PlatformStatus,
 )
 
@@ -134,15 +134,14 @@ def _order_refusal(order: Order) -> str | None:
     return None
 
 
-def _package_refusal(package: Package, batch_item: LabelBatchItem | None) -> str | None:
+def _package_refusal(package: Package, batch_item: tuple[str, str] | None) -> str | None:
+    """``batch_item``: the state and error reason of the package's batch item, if any."""
     if package.status == PackageStatus.CANCELLED:
         return _("This package was cancelled.")
     if not package.tracking_number or not package.carrier:
         return _("This package has no label yet.")
-    if batch_item is not None and batch_item.state == BatchItemState.ERROR:
-        return _("Its label batch lists an error: %(reason)s") % {
-            "reason": batch_item.error_reason or "?"
-        }
+    if batch_item is not None and batch_item[0] == BatchItemState.ERROR:
+        return _("Its label batch lists an error: %(reason)s") % {"reason": batch_item[1] or "?"}
     return None
 
 
@@ -178,8 +177,10 @@ def _ship_chunk(ids: list[int], *, actor: User | None, via: str, report: ShipRep
             else:
                 candidates[pk] = package
         items = {
-            item.package_id: item
-            for item in LabelBatchItem.objects.filter(package_id__in=candidates)
+            package_id: (state, error_reason)
+            for package_id, state, error_reason in LabelBatchItem.objects.filter(
+                package_id__in=candidates
+            ).values_list("package_id", "state", "error_reason")
         }
         for pk, package in list(candidates.items()):
             refusal = _package_refusal(package, items.get(pk))
@@ -279,24 +280,18 @@ def _orders_mark_shipped(
     for pk in done:
         by_state[orders[pk].state].append(pk)
     for from_state, pks in by_state.items():
-        Order.objects.filter(pk__in=pks, state=from_state).update(
-            state=OrderState.SHIPPED, updated_at=now
-        )
-    OrderStatusChange.objects.bulk_create(
-        OrderStatusChange(
-            order_id=pk,
-            source=ChangeSource.USER if actor is not None else ChangeSource.SYSTEM,
-            actor=actor,
-            from_status=orders[pk].platform_status,
-            to_status=orders[pk].platform_status,
-            from_state=orders[pk].state,
+        # The history rows are exactly the orders this UPDATE moved (the rows are locked).
+        moved = orders_state_move(pks, from_state=from_state, to_state=OrderState.SHIPPED, now=now)
+        order_history_add(
+            moved,
+            from_state=from_state,
             to_state=OrderState.SHIPPED,
-            reason=f"shipped ({via})"[:255],
+            reason=f"shipped ({via})",
+            source=ChangeSource.USER if actor is not None else ChangeSource.SYSTEM,
+            actor_id=actor.pk if actor is not None else None,
         )
-        for pk in done
-    )
-    for pk in done:
-        orders[pk].state = OrderState.SHIPPED
+        for pk, _status in moved:
+            orders[pk].state = OrderState.SHIPPED
 
 
 def normalize_code(code: str) -> str:

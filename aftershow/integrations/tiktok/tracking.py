@@ -21,6 +21,7 @@ from aftershow.integrations.models import TrackingUpload, TrackingUploadState
 from aftershow.integrations.services import cursor_task_claim_enqueue
 from aftershow.integrations.tiktok.tasks import push_tracking
 from aftershow.integrations.tiktok.tracking_rules import PUSH_CURSOR, revision_refusal
+from aftershow.orders.bulk import RowInsert
 from aftershow.shops.models import Channel, Shop
 
 
@@ -139,8 +140,15 @@ def tracking_pushes_request(*, packages: Sequence[Package]) -> dict[int, str]:
                 package__in=[package.pk for package in packages]
             )
         }
-        TrackingUpload.objects.bulk_create(
-            [_new_upload(p, now) for p in packages if p.pk not in existing]
+        # Plain rows, not model instances: a whole batch ships at once (the other columns
+        # take their defaults, as ``_new_upload`` leaves them).
+        RowInsert(
+            TrackingUpload,
+            ["package", "shop", "tracking_number", "carrier", "requested_at", "next_attempt_at"],
+        ).execute(
+            (p.pk, p.shop_id, p.tracking_number, p.carrier, now, now)
+            for p in packages
+            if p.pk not in existing
         )
         for package in packages:
             upload = existing.get(package.pk)
