@@ -29,6 +29,8 @@ NO_SHIPPING_DOCUMENT = "11034002"
 # TikTok publishes no maximum for Batch Ship Packages (channel-apis.md §7); 50 is the page size
 # of its package search and what the sandbox enforces.
 BATCH_SHIP_MAX_PACKAGES = 50
+# Search Combinable Packages pages hold 1 to 50 (channel-apis.md §1.7).
+COMBINABLE_PAGE_SIZE = 50
 
 
 class _Model(BaseModel):
@@ -87,6 +89,23 @@ class BatchShipError(_Model):
     code: int
     message: str = ""
     detail: BatchShipErrorDetail = Field(default_factory=BatchShipErrorDetail)
+
+
+class CombinablePackage(_Model):
+    """A package of Search Combinable Packages and Combine Package, with its orders."""
+
+    id: str
+    order_ids: list[str] = Field(default_factory=list)
+
+
+class _CombinablePage(_Model):
+    combinable_packages: list[CombinablePackage] = Field(default_factory=list)
+    next_page_token: str = ""
+
+
+class CombineResult(_Model):
+    packages: list[CombinablePackage] = Field(default_factory=list)
+    errors: list[BatchShipError] = Field(default_factory=list)
 
 
 class MarkedPackage(_Model):
@@ -182,6 +201,37 @@ class TikTokFulfillmentApi:
             body={"packages": [shipment.to_wire() for shipment in shipments]},
         )
         return [BatchShipError.model_validate(error) for error in data.get("errors") or []]
+
+    def search_combinable_packages(self) -> list[CombinablePackage]:
+        """Every group of orders TikTok would let the seller ship as one package (all pages)."""
+        found: list[CombinablePackage] = []
+        token = ""
+        while True:
+            query = {"page_size": str(COMBINABLE_PAGE_SIZE)}
+            if token:
+                query["page_token"] = token
+            page = _CombinablePage.model_validate(
+                self.client.call(
+                    "GET", "/fulfillment/202309/combinable_packages/search", query=query
+                )
+            )
+            found += page.combinable_packages
+            if not page.next_page_token or not page.combinable_packages:
+                return found
+            token = page.next_page_token
+
+    def combine_packages(self, groups: Sequence[CombinablePackage]) -> CombineResult:
+        """Combine Package: each group's orders into its package; refusals come per group."""
+        data = self.client.call(
+            "POST",
+            "/fulfillment/202309/packages/combine",
+            body={
+                "combinable_packages": [
+                    {"id": group.id, "order_ids": list(group.order_ids)} for group in groups
+                ]
+            },
+        )
+        return CombineResult.model_validate(data)
 
     def ship_package(self, shipment: SelfShipment) -> None:
         body = shipment.to_wire()

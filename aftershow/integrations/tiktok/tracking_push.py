@@ -9,7 +9,9 @@ task (:class:`TrackingPusher`) claims up to 50 due uploads at a time and:
    a push TikTok accepted is never sent again, even if we lost its answer;
 2. maps the carrier to TikTok's ``shipping_provider_id`` (Get Shipping Providers for the
    order's delivery option, cached a day per shop);
-3. ships with **Batch Ship Packages** when the parcel's lines are exactly one TikTok package
+3. combines a parcel's orders into one TikTok package first when it holds several orders
+   (Combine Package, :mod:`.tracking_combine`), then
+   ships with **Batch Ship Packages** when the parcel's lines are exactly one TikTok package
    (TikTok Shipping packages too, without ``self_shipment``), and with **Mark Package As
    Shipped** when they are part of a TikTok package or in none (our own split of an order);
 4. treats "shipped twice" (``21011040``) as success once Get Package Detail (or the order's
@@ -55,6 +57,7 @@ from aftershow.integrations.tiktok.fulfillment import (
     TikTokFulfillmentApi,
 )
 from aftershow.integrations.tiktok.sync import TikTokConnector
+from aftershow.integrations.tiktok.tracking_combine import combine_orders, orders_to_combine
 from aftershow.integrations.tiktok.tracking_rules import (
     SHIPPED_STATUSES,
     ProviderDirectory,
@@ -127,6 +130,7 @@ class TrackingPusher:
         self.api = TikTokFulfillmentApi(self.connector.client)
         self.report = PushReport()
         self._acceptances: list[_Acceptance] = []
+        self._combine_refusals: dict[tuple[str, ...], str] = {}
         self._directory = ProviderDirectory(
             shop, lambda option: self._call(self.api.get_shipping_providers, option)
         )
@@ -189,6 +193,15 @@ class TrackingPusher:
         except ChannelError as error:
             self._retry_later(uploads, error)
             return
+        parcels = [sorted({order_id for order_id, _ in rows}) for rows in lines.values()]
+        try:  # a parcel of several orders: TikTok must hold them as one package first
+            combining = combine_orders(self.api, self._call, orders_to_combine(parcels, orders))
+            for chunk in _chunks(sorted(combining.combined), ORDER_DETAIL_MAX_IDS):
+                orders.update((o.id, o) for o in self._call(self.api.get_order_packages, chunk))
+        except ChannelError as error:
+            self._retry_later(uploads, error)
+            return
+        self._combine_refusals = combining.refusals
         plans = []
         for upload in uploads:
             try:
@@ -266,10 +279,11 @@ class TrackingPusher:
             if package_lines == set(line_ids):
                 return _Plan(upload, order, line_ids, package_id, provider_id)
         if len(order_ids) > 1:
+            why = self._combine_refusals.get(tuple(order_ids), "")
             self._fail(
                 upload,
-                "the parcel holds several orders that are not one TikTok package: combine "
-                "them on TikTok first",
+                "the parcel holds several orders that TikTok would not combine into one "
+                f"package{': ' + why if why else ''}; ship them as separate parcels",
             )
             return None
         return _Plan(upload, order, line_ids, "", provider_id)
