@@ -59,17 +59,28 @@ def orders_to_combine(
     return sorted(set(wanted))
 
 
+def _covered(order_ids: tuple[str, ...], offered: Sequence[CombinablePackage]) -> bool:
+    return any(set(order_ids) <= set(group.order_ids) for group in offered)
+
+
 def combine_orders(
     api: TikTokFulfillmentApi,
     call: Callable[..., Any],
     wanted: Sequence[tuple[str, ...]],
-) -> CombineOutcome:
+    *,
+    offered: list[CombinablePackage] | None = None,
+) -> tuple[CombineOutcome, list[CombinablePackage] | None]:
     """Ask TikTok to combine each group of ``wanted``; ``call`` wraps every API call (token
-    refresh). Channel errors propagate: nothing is recorded here, the caller retries later."""
+    refresh). Channel errors propagate: nothing is recorded here, the caller retries later.
+
+    ``offered`` is an earlier search's answer, searched again only when it does not cover every
+    group (a burst's push batches would otherwise repeat the search, which walks every order
+    awaiting shipment); returned for the next call."""
     outcome = CombineOutcome()
     if not wanted:
-        return outcome
-    offered: list[CombinablePackage] = call(api.search_combinable_packages)
+        return outcome, offered
+    if offered is None or not all(_covered(order_ids, offered) for order_ids in wanted):
+        offered = call(api.search_combinable_packages)
     entries = []
     for order_ids in wanted:
         group = next((g for g in offered if set(order_ids) <= set(g.order_ids)), None)
@@ -86,4 +97,4 @@ def combine_orders(
                 outcome.refusals[tuple(entry.order_ids)] = refused[entry.id] or NOT_OFFERED
             else:
                 outcome.combined.update(entry.order_ids)
-    return outcome
+    return outcome, offered

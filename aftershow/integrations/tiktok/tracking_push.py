@@ -51,6 +51,7 @@ from aftershow.integrations.tiktok.fulfillment import (
     REMORSE_WINDOW,
     SHIPPED_TWICE,
     TRACKING_UPDATED_ONCE,
+    CombinablePackage,
     OrderLinePackage,
     OrderPackages,
     SelfShipment,
@@ -131,6 +132,7 @@ class TrackingPusher:
         self.report = PushReport()
         self._acceptances: list[_Acceptance] = []
         self._combine_refusals: dict[tuple[str, ...], str] = {}
+        self._offered: list[CombinablePackage] | None = None  # Search Combinable Packages
         self._directory = ProviderDirectory(
             shop, lambda option: self._call(self.api.get_shipping_providers, option)
         )
@@ -195,7 +197,9 @@ class TrackingPusher:
             return
         parcels = [sorted({order_id for order_id, _ in rows}) for rows in lines.values()]
         try:  # a parcel of several orders: TikTok must hold them as one package first
-            combining = combine_orders(self.api, self._call, orders_to_combine(parcels, orders))
+            combining, self._offered = combine_orders(
+                self.api, self._call, orders_to_combine(parcels, orders), offered=self._offered
+            )
             for chunk in _chunks(sorted(combining.combined), ORDER_DETAIL_MAX_IDS):
                 orders.update((o.id, o) for o in self._call(self.api.get_order_packages, chunk))
         except ChannelError as error:
