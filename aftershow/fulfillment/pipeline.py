@@ -175,13 +175,17 @@ def tracking_counts(batch_ids: list[int]) -> Counter[str]:
 
 
 def _wait_for_tracking(
-    batch_ids: list[int], *, timeout: float, sleep: Callable[[float], None]
+    shop: Shop, batch_ids: list[int], *, timeout: float, sleep: Callable[[float], None]
 ) -> Counter[str]:
     """Poll cheaply (one EXISTS) until no upload of the batches is queued; the worker pushing
-    them runs in this process in the demo and the benchmark, so polling must not starve it."""
+    them runs in this process in the demo and the benchmark, so polling must not starve it.
+    The EXISTS starts from the shop's queued uploads (an index), which run out as TikTok
+    accepts them, rather than from every parcel of the batches (0.3 against 1.2 ms a poll)."""
     deadline = time.monotonic() + timeout
     waiting = TrackingUpload.objects.filter(
-        package__batch_item__batch_id__in=batch_ids, state=TrackingUploadState.QUEUED
+        shop=shop,
+        state=TrackingUploadState.QUEUED,
+        package__batch_item__batch_id__in=batch_ids,
     )
     while waiting.exists() and time.monotonic() < deadline:
         sleep(TRACKING_POLL_SECONDS)
@@ -308,7 +312,7 @@ def _burst_steps(
     # A shop served through files (no API access) gets its tracking into TikTok through the
     # bulk upload file instead (``aftershow.imports.tracking``): there is nothing to wait for.
     if tracking_pushed_by_api(shop):
-        counts = _wait_for_tracking(summary.batches, timeout=tracking_timeout, sleep=sleep)
+        counts = _wait_for_tracking(shop, summary.batches, timeout=tracking_timeout, sleep=sleep)
         summary.tracking_requested = sum(counts.values())
         summary.tracking_accepted = counts[TrackingUploadState.PUSHED]
         summary.tracking_failed = counts[TrackingUploadState.FAILED]

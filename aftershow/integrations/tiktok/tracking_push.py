@@ -172,10 +172,14 @@ class TrackingPusher:
             if connection.features.has_select_for_update_skip_locked:
                 due = due.select_for_update(skip_locked=True)
             ids = list(due.values_list("id", flat=True)[:BATCH_SHIP_MAX_PACKAGES])
+            if not ids:
+                return []
             TrackingUpload.objects.filter(claimable, id__in=ids).update(
                 claimed_until=now + CLAIM_LEASE, claim_token=token, updated_at=now
             )
-        return list(TrackingUpload.objects.filter(claim_token=token).order_by("id"))
+        # Through the ids (the primary key), not the token: the token has no index, and the
+        # table keeps a row for every parcel ever shipped.
+        return list(TrackingUpload.objects.filter(id__in=ids, claim_token=token).order_by("id"))
 
     # -- first pushes -----------------------------------------------------------------------
 
