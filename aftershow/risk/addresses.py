@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Protocol
 
 import usaddress  # type: ignore[import-untyped]
 
 from aftershow.risk.findings import Finding
-from aftershow.risk.ziptable import zip_states
+from aftershow.risk.ziptable import state_codes
+from aftershow.risk.ziptable import zip_state as zip_state_of
 
 MILITARY_STATES = frozenset({"AA", "AE", "AP"})
 MILITARY_CITIES = frozenset({"APO", "FPO", "DPO"})
@@ -68,9 +69,8 @@ class AddressReport:
     is_military: bool
 
 
-@cache
 def known_states() -> frozenset[str]:
-    return frozenset(zip_states().values())
+    return state_codes()
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ def analyse_address(address: AddressFields | None) -> AddressReport:
         if match is None:
             problems.append(Finding("zip_malformed", {"zip": postal_code}))
         else:
-            zip_state = zip_states().get(match.group(1), "")
+            zip_state = zip_state_of(match.group(1))
             if not zip_state:
                 problems.append(Finding("zip_unknown", {"zip": match.group(1)}))
             elif state and state != zip_state and state in known_states():

@@ -2,10 +2,12 @@
 
 ``zipcodes.matching()`` scans all 42,789 records on every call (2-5 ms each, seconds for a
 burst), and ``zipcodes.list_all()`` builds 42,789 dicts (0.7-2 s per process). This module keeps
-the same ZIP → state pairs in ``data/zip_states.txt`` (36 KB, run-length encoded) and loads them
-in milliseconds. ``python -m aftershow.risk.ziptable`` regenerates the file from ``zipcodes``;
-a test checks that the file still equals ``zipcodes``' data, so upgrading the package without
-regenerating fails the suite.
+the same ZIP → state pairs in ``data/zip_states.txt`` (36 KB, run-length encoded) and answers
+``zip_state`` from its ~10,000 runs with a binary search (loaded in a few milliseconds; building
+the full 42,789-entry dict took 50-70 ms, paid by the first screening of every process).
+``python -m aftershow.risk.ziptable`` regenerates the file from ``zipcodes``; a test checks
+that the file still equals ``zipcodes``' data, so upgrading the package without regenerating
+fails the suite.
 
 Format: a ``#`` header line, then one line per run of states, ``ST tok,tok,...``. ZIPs are
 read as integers in ascending order; each token is the gap from the previous ZIP (``d``), or a
@@ -15,6 +17,8 @@ gap and a count of consecutive ZIPs that follow it (``d+n``).
 from __future__ import annotations
 
 import sys
+from bisect import bisect_right
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -40,6 +44,35 @@ def encode(pairs: dict[str, str], *, source: str) -> str:
     return "".join(parts) + "\n"
 
 
+@dataclass(frozen=True)
+class ZipRuns:
+    """Runs of consecutive ZIP codes (as integers) of one state, ascending: ``firsts[i]`` to
+    ``lasts[i]`` are all ZIPs of ``states[i]``; ZIPs between runs do not exist."""
+
+    firsts: tuple[int, ...]
+    lasts: tuple[int, ...]
+    states: tuple[str, ...]
+
+
+def decode_runs(text: str) -> ZipRuns:
+    firsts: list[int] = []
+    lasts: list[int] = []
+    states: list[str] = []
+    previous = 0
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        state, tokens = line.split(" ", 1)
+        for token in tokens.split(","):
+            gap, _, extra = token.partition("+")
+            first = previous + int(gap)
+            previous = first + (int(extra) if extra else 0)
+            firsts.append(first)
+            lasts.append(previous)
+            states.append(state)
+    return ZipRuns(tuple(firsts), tuple(lasts), tuple(states))
+
+
 def decode(text: str) -> dict[str, str]:
     table: dict[str, str] = {}
     previous = 0
@@ -58,9 +91,33 @@ def decode(text: str) -> dict[str, str]:
 
 
 @cache
+def zip_runs() -> ZipRuns:
+    return decode_runs(TABLE_PATH.read_text(encoding="ascii"))
+
+
+def zip_state(zip_code: str) -> str:
+    """The state, territory or military "state" (AA, AE, AP) of a 5-digit ZIP code; "" when
+    ``zipcodes`` does not know it."""
+    if len(zip_code) != 5 or not zip_code.isdigit():
+        return ""
+    number = int(zip_code)
+    runs = zip_runs()
+    index = bisect_right(runs.firsts, number) - 1
+    if index < 0 or number > runs.lasts[index]:
+        return ""
+    return runs.states[index]
+
+
+@cache
+def state_codes() -> frozenset[str]:
+    """Every state, territory and military "state" that has a ZIP code."""
+    return frozenset(zip_runs().states)
+
+
+@cache
 def zip_states() -> dict[str, str]:
     """Every US ZIP code (5 digits) known to ``zipcodes``, with its state, territory or
-    military "state" (AA, AE, AP)."""
+    military "state" (AA, AE, AP). Builds 42,789 entries: lookups use ``zip_state``."""
     return decode(TABLE_PATH.read_text(encoding="ascii"))
 
 

@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 from aftershow.orders.models import Address
 from aftershow.risk.addresses import analyse_address, is_po_box_line
 from aftershow.risk.findings import Finding
-from aftershow.risk.ziptable import decode, encode, from_zipcodes, zip_states
+from aftershow.risk.ziptable import (
+    decode,
+    encode,
+    from_zipcodes,
+    state_codes,
+    zip_state,
+    zip_states,
+)
 from aftershow.sandbox.tiktok.addresses import AddressKind, make_recipient
 
 
@@ -188,3 +195,14 @@ def test_zip_table_equals_the_zipcodes_package() -> None:
     pairs, _ = from_zipcodes()
     assert zip_states() == pairs
     assert len(pairs) == 42_789
+
+
+def test_zip_lookup_by_runs_equals_the_full_table() -> None:
+    """``zip_state`` (binary search over the file's runs) answers as the decoded table does,
+    for every ZIP from 00000 to 99999: present ones with their state, absent ones with ""."""
+    table = zip_states()
+    assert [zip_state(f"{number:05d}") for number in range(100_000)] == [
+        table.get(f"{number:05d}", "") for number in range(100_000)
+    ]
+    assert state_codes() == frozenset(table.values())
+    assert (zip_state("9002"), zip_state("9002a"), zip_state("")) == ("", "", "")
