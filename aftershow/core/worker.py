@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django_tasks import DEFAULT_TASK_BACKEND_ALIAS
 from django_tasks_db.management.commands.db_worker import Worker
 
@@ -55,6 +55,9 @@ class WorkerThread(threading.Thread):
                 time.sleep(RESTART_DELAY_S)
             finally:
                 close_old_connections()
+        # This thread's connections end with it (CONN_MAX_AGE keeps them open otherwise, and a
+        # PostgreSQL test database cannot be dropped while they are).
+        connections.close_all()
 
     def stop(self) -> None:
         self.worker.running = False

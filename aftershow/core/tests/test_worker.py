@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection
 
 from aftershow.core import worker as worker_module
 from aftershow.core.worker import WorkerThread
@@ -33,3 +34,29 @@ def test_the_worker_thread_polls_again_after_its_loop_fails(
     thread.join(timeout=10)
     assert not thread.is_alive()
     assert len(calls) == 2
+
+
+def _other_sessions() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return int(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="counts PostgreSQL sessions")
+def test_a_stopped_worker_thread_leaves_no_database_session_open() -> None:
+    before = _other_sessions()
+    thread = WorkerThread()
+    thread.start()
+    deadline = time.monotonic() + 10
+    while _other_sessions() == before:  # the worker polls the queue through its own session
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+    thread.stop()
+
+    assert not thread.is_alive()
+    assert _other_sessions() == before
