@@ -3,10 +3,11 @@ number.
 
 - ``burst_1000_s`` / ``burst_10000_s``: machine time of ``burst_process`` (release and
   screening, confirm all clean, parcels, carrier choice, sandbox-carrier labels, the batch PDFs
-  written to disk, shipping, then the tracking push through the task queue and two in-process
-  worker loops to the TikTok sandbox over loopback HTTP) until TikTok answered every shipped
-  parcel's tracking number (accepted; about 1 % refused: parcels combining a repeat buyer's
-  orders that TikTok holds as separate packages). The orders were pulled from the sandbox
+  written to disk by a second process meanwhile, shipping, then the tracking push through the
+  task queue and two in-process worker loops to the TikTok sandbox over loopback HTTP) until
+  TikTok answered every shipped parcel's tracking number (accepted, or refused with TikTok's
+  reason). ``AFTERSHOW_BURST_WORKERS=process`` runs the two workers as ``db_worker`` processes
+  instead (their CPU read from /proc and counted). The orders were pulled from the sandbox
   beforehand (as the demo's stream leaves them); median of 3 runs for 1,000, one for 10,000.
 - ``burst_1000_cpu_s`` / ``burst_10000_cpu_s``: the same runs in CPU seconds of this process
   and of the second process that draws the batch PDFs meanwhile (the sandbox and the workers are
@@ -15,7 +16,7 @@ number.
   here: both suites writing the key made the later run silently replace the earlier figure.
 - ``burst_peak_rss_mb``: peak resident memory of the benchmark process (10,000 included);
   ``burst_pdf_process_peak_rss_mb``: that of the largest PDF process it started (absent when
-  none ran: ``burst_process(parallel_pdf=True)`` is off by default).
+  none ran, or when the workers are processes: their peak would be mixed in).
 
 Keys without an engine suffix are the SQLite run (the figures the issue asks for); the
 PostgreSQL run writes the same keys with ``_postgres``.

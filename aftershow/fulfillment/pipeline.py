@@ -200,7 +200,7 @@ def burst_process(
     pdf_dir: Path | None = None,
     tracking_timeout: float = 60.0,
     sleep: Callable[[float], None] = time.sleep,
-    parallel_pdf: bool = False,
+    parallel_pdf: bool = True,
 ) -> BurstSummary:
     """Process everything ``shop`` has to ship (see the module docstring).
 
@@ -208,8 +208,8 @@ def burst_process(
     every label from the sandbox carrier). ``tracking_timeout`` is how long to wait for the
     worker to get the tracking numbers accepted; 0 returns as soon as they are queued.
     ``parallel_pdf`` draws the batch PDFs in a second process while the parcels ship and the
-    tracking is pushed (``pdfprocess``). Off by default: bursts run with it stalled for 30-200 s
-    on SQLite writes in 4 of 8 loaded-machine runs (0 of 6 without), unexplained so far.
+    tracking is pushed (``pdfprocess``), on the machine's other core; False draws them here
+    (the web button and the API: a web worker does not start processes).
     """
     # The burst builds thousands of model objects that live until it ends. Each of the
     # collector's full passes, triggered by them, walks every object in the process (in the
