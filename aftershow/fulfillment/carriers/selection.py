@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -52,11 +53,17 @@ def _translated(language: str | None, message: str) -> str:
     return translation.gettext(message)
 
 
+# The active language, looked up once per ``select_service`` call: Django keeps it in an
+# asgiref ``Local``, whose lookup cost as much as the rest of a parcel's choice.
+_LANGUAGE: ContextVar[str | None] = ContextVar("selection_language", default=None)
+
+
 def _(message: str) -> str:
     """``gettext``, remembered per language: a parcel's reason looks up a dozen phrases, and
     Django searches its catalogues on every call (half of choosing a carrier, profiled). The
     catalogues do not change while the process runs."""
-    return _translated(translation.get_language(), message)
+    language = _LANGUAGE.get() or translation.get_language()
+    return _translated(language, message)
 
 
 SOURCE_RULE = SelectionSource.RULE
@@ -355,6 +362,21 @@ def select_service(
     slow for the promise) hands over to the next matching rule, so "FedEx Ground, else UPS
     Ground" is two rules; when none is left, the fallback decides.
     """
+    token = _LANGUAGE.set(translation.get_language())
+    try:
+        return _select(facts, rules, cards, now=now, aggregator=aggregator)
+    finally:
+        _LANGUAGE.reset(token)
+
+
+def _select(
+    facts: PackageFacts,
+    rules: Sequence[RuleSpec],
+    cards: Mapping[str, ServiceCard],
+    *,
+    now: datetime,
+    aggregator: str,
+) -> Selection:
     lines: list[str] = []
     misses: list[str] = []
     matched_any = False

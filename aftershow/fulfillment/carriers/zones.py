@@ -121,18 +121,25 @@ def usps_zone(origin_postal_code: str, destination_postal_code: str) -> ZoneResu
     if region:
         zone = chart.military_zone[region]
         return ZoneResult(zone, f"military {region} ZIP {destination}: zone {zone} exception")
-    if origin[:3] == destination[:3]:
-        return ZoneResult(chart.same_zip3, f"same ZIP3 {origin[:3]}")
-    start = chart.centroids.get(origin[:3])
-    end = chart.centroids.get(destination[:3])
+    return _distance_zone(origin[:3], destination[:3])
+
+
+@functools.lru_cache(maxsize=65536)
+def _distance_zone(origin_zip3: str, destination_zip3: str) -> ZoneResult:
+    """The zone between two ZIP3 areas (remembered: a burst's parcels share a few thousand)."""
+    chart = zone_chart()
+    if origin_zip3 == destination_zip3:
+        return ZoneResult(chart.same_zip3, f"same ZIP3 {origin_zip3}")
+    start = chart.centroids.get(origin_zip3)
+    end = chart.centroids.get(destination_zip3)
     if start is None or end is None:
-        unknown = origin[:3] if start is None else destination[:3]
+        unknown = origin_zip3 if start is None else destination_zip3
         return ZoneResult(None, f"ZIP3 {unknown} is not in the ZIP database")
     miles = great_circle_miles(start, end)
     zone = zone_for_miles(miles, chart)
     return ZoneResult(
         zone,
-        f"{miles:,.0f} mi between ZIP3 {origin[:3]} and {destination[:3]}",
+        f"{miles:,.0f} mi between ZIP3 {origin_zip3} and {destination_zip3}",
         miles=round(miles),
     )
 
