@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import ApiError, invalid_param
-from .fulfillment_state import PackageBook, SandboxPackage
+from .fulfillment_state import PackageBook, SandboxPackage, package_error
 
 COMBINE_MAX_ORDERS = 20
 NOT_COMBINABLE = 21011060
@@ -124,13 +124,7 @@ class CombiningBook(PackageBook):
                 combined.append(self._combine_one(shop_id, package_id, [str(o) for o in order_ids]))
             except ApiError as error:
                 self.rejections[error.code] += 1
-                errors.append(
-                    {
-                        "code": error.code,
-                        "message": error.message,
-                        "detail": {"package_id": package_id},
-                    }
-                )
+                errors.append(package_error(error, package_id))
         return {"packages": combined, "errors": errors}
 
     def _combine_one(self, shop_id: str, package_id: str, order_ids: list[str]) -> dict[str, Any]:

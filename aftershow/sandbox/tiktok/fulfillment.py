@@ -55,6 +55,7 @@ from .fulfillment_state import (
     TRACKING_UPDATED_ONCE,
     SandboxPackage,
     business_error,
+    package_error,
 )
 from .server import Gateway, Request
 from .shipping_documents import LabelContent, render_document
@@ -121,13 +122,7 @@ class SandboxFulfillment(CombiningBook):
                 self.ship_package(shop_id, package_id, entry)
             except ApiError as error:
                 self.rejections[error.code] += 1
-                failures.append(
-                    {
-                        "code": error.code,
-                        "message": error.message,
-                        "detail": {"package_id": package_id},
-                    }
-                )
+                failures.append(package_error(error, package_id))
         return failures
 
     def mark_shipped(self, shop_id: str, order_id: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -64,6 +64,11 @@ def business_error(code: int) -> ApiError:
     return ApiError(code, MESSAGES[code])
 
 
+def package_error(error: ApiError, package_id: str) -> dict[str, Any]:
+    """One entry of a batch answer's ``errors`` (Batch Ship, Combine Package)."""
+    return {"code": error.code, "message": error.message, "detail": {"package_id": package_id}}
+
+
 @dataclass
 class SandboxPackage:
     id: str
