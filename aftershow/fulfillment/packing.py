@@ -77,10 +77,12 @@ class Packed:
     problem: str
 
 
+@functools.lru_cache(maxsize=4096)
 def choose_box(
     *, items_weight_oz: Decimal, items_volume_in3: Decimal, largest: Dimensions
 ) -> Packed:
-    """The smallest box that fits; a carton cut to the items' bounding size when none does."""
+    """The smallest box that fits; a carton cut to the items' bounding size when none does.
+    Remembered: a live stream's orders repeat a few SKU combinations."""
     for box in box_table():
         fits_item = all(
             item <= side for item, side in zip(largest.sides, box.dims.sides, strict=True)
