@@ -3,20 +3,18 @@ number.
 
 - ``burst_1000_s`` / ``burst_10000_s``: machine time of ``burst_process`` (release and
   screening, confirm all clean, parcels, carrier choice, sandbox-carrier labels, the batch PDFs
-  written to disk by a second process meanwhile, shipping, then the tracking push through the
-  task queue and two in-process worker loops to the TikTok sandbox over loopback HTTP) until
+  written to disk, shipping, then the tracking push through the task queue and two in-process
+  worker loops to the TikTok sandbox over loopback HTTP) until
   TikTok answered every shipped parcel's tracking number (accepted, or refused with TikTok's
   reason). ``AFTERSHOW_BURST_WORKERS=process`` runs the two workers as ``db_worker`` processes
   instead (their CPU read from /proc and counted). The orders were pulled from the sandbox
   beforehand (as the demo's stream leaves them); median of 3 runs for 1,000, one for 10,000.
 - ``burst_1000_cpu_s`` / ``burst_10000_cpu_s``: the same runs in CPU seconds of this process
-  and of the second process that draws the batch PDFs meanwhile (the sandbox and the workers are
-  threads of this process, so this counts everything but PostgreSQL's server).
+  (the sandbox and the workers are threads of this process, so this counts everything but
+  PostgreSQL's server), plus the worker processes' when they are processes.
 - ``label_rate_ratio`` is measured once, by ``benchmarks.labels`` (its 600-label batch), not
   here: both suites writing the key made the later run silently replace the earlier figure.
-- ``burst_peak_rss_mb``: peak resident memory of the benchmark process (10,000 included);
-  ``burst_pdf_process_peak_rss_mb``: that of the largest PDF process it started (absent when
-  none ran, or when the workers are processes: their peak would be mixed in).
+- ``burst_peak_rss_mb``: peak resident memory of the benchmark process (10,000 included).
 
 Keys without an engine suffix are the SQLite run (the figures the issue asks for); the
 PostgreSQL run writes the same keys with ``_postgres``.
@@ -111,13 +109,6 @@ class WorkerProcesses:
                 process.wait()
 
 
-def children_cpu() -> float:
-    """CPU seconds of this process's finished children: the second process that draws the
-    batch PDFs (``fulfillment.pdfprocess``) counts in the burst's CPU figure."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def one_burst(orders: int, seed: int) -> tuple[float, float, BurstSummary, TikTokSandbox]:
     sandbox = TikTokSandbox(
         app_key=APP_KEY,
@@ -147,7 +138,7 @@ def one_burst(orders: int, seed: int) -> tuple[float, float, BurstSummary, TikTo
 
         def cpu_now() -> float:
             workers = processes.cpu() if processes is not None else 0.0
-            return time.process_time() + children_cpu() + workers
+            return time.process_time() + workers
 
         started = time.perf_counter()
         cpu_started = cpu_now()
@@ -199,12 +190,6 @@ def main(engine: str) -> dict[str, float]:
         figures[f"burst_{orders}_cpu_s{suffix}"] = round(statistics.median(cpu_runs), 3)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     figures[f"burst_peak_rss_mb{suffix}"] = round(peak_kib / 1024, 1)
-    # The PDF process's own peak (the largest child's): not part of the figure above. Only when
-    # one ran: with the second process off there is nothing to report, not a zero.
-    # (Worker processes are children too: then the figure would be theirs.)
-    child_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if child_kib and WORKERS == "thread":
-        figures[f"burst_pdf_process_peak_rss_mb{suffix}"] = round(child_kib / 1024, 1)
     return figures
 
 

@@ -9,10 +9,12 @@ straight into the document; aggregator labels are placed from their 4 x 6 image 
 from __future__ import annotations
 
 import io
+import os
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 
 from django.db.models import Sum
 from django.utils import timezone
@@ -316,6 +318,17 @@ def batch_pdf(*, batch: LabelBatch, packing_slips: bool = False) -> bytes:
             document, {index: label_file_read(path) for index, path in pdf_only.items()}
         )
     return document
+
+
+def batch_pdf_write(batch: LabelBatch, directory: Path) -> str:
+    """Write the batch's PDF as ``batch-<id>.pdf`` (a temporary file renamed: never half a
+    file under the final name)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"batch-{batch.pk}.pdf"
+    temporary = path.with_suffix(f".pdf.{os.getpid()}.tmp")
+    temporary.write_bytes(batch_pdf(batch=batch))
+    temporary.replace(path)
+    return str(path)
 
 
 def batch_zpl(*, batch: LabelBatch) -> str:

@@ -36,6 +36,7 @@ from aftershow.accounts.models import User
 from aftershow.fulfillment.batches import BatchReport, label_batch_process, label_batches_create
 from aftershow.fulfillment.choosing import packages_select
 from aftershow.fulfillment.conf import label_dir
+from aftershow.fulfillment.documents import batch_pdf_write
 from aftershow.fulfillment.labels.base import LabelProvider
 from aftershow.fulfillment.labels.registry import label_provider
 from aftershow.fulfillment.models import (
@@ -44,7 +45,6 @@ from aftershow.fulfillment.models import (
     PackageStatus,
 )
 from aftershow.fulfillment.packing import packages_build
-from aftershow.fulfillment.pdfprocess import PdfProcess, batch_pdf_write, can_draw_elsewhere
 from aftershow.fulfillment.shipping import packages_ship
 from aftershow.integrations.models import TrackingUpload, TrackingUploadState
 from aftershow.integrations.tiktok.tracking import tracking_pushed_by_api
@@ -200,16 +200,12 @@ def burst_process(
     pdf_dir: Path | None = None,
     tracking_timeout: float = 60.0,
     sleep: Callable[[float], None] = time.sleep,
-    parallel_pdf: bool = True,
 ) -> BurstSummary:
     """Process everything ``shop`` has to ship (see the module docstring).
 
     ``provider`` replaces the label provider the rules chose for every parcel (the demo buys
     every label from the sandbox carrier). ``tracking_timeout`` is how long to wait for the
     worker to get the tracking numbers accepted; 0 returns as soon as they are queued.
-    ``parallel_pdf`` draws the batch PDFs in a second process while the parcels ship and the
-    tracking is pushed (``pdfprocess``), on the machine's other core; False draws them here
-    (the web button and the API: a web worker does not start processes).
     """
     # The burst builds thousands of model objects that live until it ends. Each of the
     # collector's full passes, triggered by them, walks every object in the process (in the
@@ -218,8 +214,6 @@ def burst_process(
     # out of those passes until the burst ends. Process-wide but harmless: garbage that
     # existed before is only collected after the burst instead of during it.
     gc.freeze()
-    # Started first: its interpreter and Django load on the other core during the first steps.
-    pdfs = PdfProcess() if parallel_pdf and can_draw_elsewhere() else None
     try:
         return _burst_steps(
             shop=shop,
@@ -228,11 +222,8 @@ def burst_process(
             pdf_dir=pdf_dir,
             tracking_timeout=tracking_timeout,
             sleep=sleep,
-            pdfs=pdfs,
         )
     finally:
-        if pdfs is not None:
-            pdfs.cancel()
         gc.unfreeze()
 
 
@@ -244,7 +235,6 @@ def _burst_steps(
     pdf_dir: Path | None,
     tracking_timeout: float,
     sleep: Callable[[float], None],
-    pdfs: PdfProcess | None,
 ) -> BurstSummary:
     summary = BurstSummary(shop_id=shop.pk)
     clock = _Clock(summary)
@@ -286,12 +276,8 @@ def _burst_steps(
 
     directory = pdf_dir or label_dir() / "batches"
     labelled = [report.batch for report in reports if report.labelled]
-    if pdfs is None:
-        summary.pdf_paths = [batch_pdf_write(batch, directory) for batch in labelled]
-        clock.lap("batch PDF")
-    else:
-        pdfs.submit(labelled, directory)
-        clock.lap("batch PDF (handed to a second process)")
+    summary.pdf_paths = [batch_pdf_write(batch, directory) for batch in labelled]
+    clock.lap("batch PDF")
 
     # A queryset: packages_ship reads the ids and locks the rows itself.
     to_ship = Package.objects.filter(
@@ -326,9 +312,6 @@ def _burst_steps(
             )
             summary.errors += _package_errors("tracking", refusals, _order_numbers(refusals))
         clock.lap("tracking accepted by the channel")
-    if pdfs is not None:
-        summary.pdf_paths = pdfs.result()
-        clock.lap("batch PDF (waiting for the second process)")
     return summary
 
 
