@@ -297,7 +297,11 @@ def label_batch_process(
         if refusals:
             report.to_review = _orders_to_review(refusals, now=now)
     failed = {row[0] for row in rows if row[1] == BatchItemState.ERROR}
-    report.errors = list(batch.items.filter(pk__in=failed).order_by("position")) if failed else []
+    report.errors = (
+        list(batch.items.filter(pk__in=failed).select_related("package").order_by("position"))
+        if failed
+        else []
+    )
     return report
 
 
