@@ -8,7 +8,8 @@ when a try happens to fall into a gap between two transactions: measured in the 
 sync burst of ``benchmarks/sync.py``, the ingest spent 14.7 s of 49.6 s in ``BEGIN`` (p99 136
 ms, max 450 ms) while the stock sync engine, which polled, wrote between its orders.
 
-Here every process and thread tries ``BEGIN IMMEDIATE`` without the busy handler every half
+Here every process and thread tries ``BEGIN IMMEDIATE`` (or ``EXCLUSIVE``, which django-tasks-db
+uses to claim a task) without the busy handler every half
 millisecond until the connection's ``timeout`` option has passed, so every writer takes the
 first gap as soon as any other would, and none is starved by the handler's back-off. Statements
 outside a transaction (autocommit writes) keep SQLite's own busy timeout.
@@ -33,8 +34,10 @@ def _lock_busy(error: Exception) -> bool:
 
 class DatabaseWrapper(base.DatabaseWrapper):
     def _start_transaction_under_autocommit(self) -> None:
-        # Set by Django from OPTIONS["transaction_mode"] (not in django-stubs).
-        if getattr(self, "transaction_mode", None) != "IMMEDIATE":
+        # Set by Django from OPTIONS["transaction_mode"] (not in django-stubs); django-tasks-db
+        # switches it to EXCLUSIVE while a worker claims a task.
+        mode = getattr(self, "transaction_mode", None)
+        if mode not in ("IMMEDIATE", "EXCLUSIVE"):
             super()._start_transaction_under_autocommit()  # type: ignore[misc]
             return
         timeout = float(self.settings_dict["OPTIONS"].get("timeout", DEFAULT_TIMEOUT_SECONDS))
@@ -44,7 +47,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         try:
             while True:
                 try:
-                    raw.execute("BEGIN IMMEDIATE")
+                    raw.execute(f"BEGIN {mode}")
                     return
                 except sqlite3.OperationalError as error:
                     if not _lock_busy(error) or time.monotonic() > deadline:

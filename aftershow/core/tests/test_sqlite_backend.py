@@ -45,11 +45,18 @@ def lock_held_by_another_connection(seconds: float) -> Iterator[list[float]]:
         holder.join()
 
 
-def test_a_transaction_starts_within_milliseconds_of_the_other_writers_commit() -> None:
+@pytest.mark.parametrize("mode", ["IMMEDIATE", "EXCLUSIVE"])  # EXCLUSIVE: django-tasks-db
+def test_a_transaction_starts_within_milliseconds_of_the_other_writers_commit(mode: str) -> None:
     connection.ensure_connection()
-    # SQLite's own busy handler would try at 228 and then 328 ms: 88 ms after a release at 240.
-    with lock_held_by_another_connection(0.24) as released_at, transaction.atomic():
-        entered = time.monotonic()
+    configured = connection.transaction_mode  # type: ignore[attr-defined]
+    connection.transaction_mode = mode  # type: ignore[attr-defined]
+    try:
+        # SQLite's own busy handler would try at 228 and then 328 ms: 88 ms after a release at
+        # 240.
+        with lock_held_by_another_connection(0.24) as released_at, transaction.atomic():
+            entered = time.monotonic()
+    finally:
+        connection.transaction_mode = configured  # type: ignore[attr-defined]
     assert released_at and entered > released_at[0]
     assert entered - released_at[0] < 0.05
 
