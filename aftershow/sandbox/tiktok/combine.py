@@ -60,28 +60,25 @@ class CombiningBook(PackageBook):
         return ""
 
     def _groups(self, shop_id: str) -> list[tuple[str, list[str]]]:
-        store = self.store
-        key = store.search_orders(
-            shop_id,
-            {"order_status": "AWAITING_SHIPMENT"},
-            sort_field="create_time",
-            descending=False,
-        )
-        ids, _, _ = store.page(shop_id, "orders", key, 0, store.order_count(shop_id) + 1)
-        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for order_id in ids:
-            order = self._order(shop_id, order_id)
-            if not self._why_not(shop_id, order):
-                groups.setdefault(_key(order), []).append(order)
-        found = []
+        def combinable(order: dict[str, Any]) -> tuple[tuple[str, ...], str, str] | None:
+            if self._why_not(shop_id, order):
+                return None
+            return _key(order), order["id"], self._package_id(order)
+
+        groups: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+        for found in self.store.read_orders(shop_id, "AWAITING_SHIPMENT", combinable):
+            if found is not None:
+                key, order_id, package_id = found
+                groups.setdefault(key, []).append((order_id, package_id))
+        offered = []
         for orders in groups.values():
-            if len({self._package_id(o) for o in orders}) < 2:
+            if len({package_id for _, package_id in orders}) < 2:
                 continue  # one order, or orders already combined into one package
             for start in range(0, len(orders), COMBINE_MAX_ORDERS):
                 chunk = orders[start : start + COMBINE_MAX_ORDERS]
                 if len(chunk) > 1:
-                    found.append((self._package_id(chunk[0]), [o["id"] for o in chunk]))
-        return found
+                    offered.append((chunk[0][1], [order_id for order_id, _ in chunk]))
+        return offered
 
     @staticmethod
     def _package_id(order: dict[str, Any]) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from .addresses import AddressKind, Recipient, anonymized_email, make_recipient
 from .clock import Timeline, VirtualClock
@@ -58,6 +58,8 @@ WEBHOOK_EVENT_TYPES = frozenset(
         "PRODUCT_AUDIT_STATUS_CHANGE",
     }
 )
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -486,6 +488,18 @@ class SandboxStore:
                 if stored is not None and stored.shop_id == shop_id:
                     found.append(self._wire(stored))
             return found
+
+    def read_orders(
+        self, shop_id: str, status: str, read: Callable[[dict[str, Any]], T]
+    ) -> list[T]:
+        """``read`` of every order of ``shop_id`` in ``status``, oldest first, under the lock and
+        without copies (``read`` must neither change nor keep the order it is given)."""
+        with self._lock:
+            return [
+                read(self._orders[order_id].data)
+                for order_id in self._orders_by_shop[shop_id]
+                if self._orders[order_id].data["status"] == status
+            ]
 
     def search_orders(
         self, shop_id: str, filters: Mapping[str, Any], *, sort_field: str, descending: bool
