@@ -253,15 +253,14 @@ def _burst_steps(
     summary.packages_built = len(built.created)
     clock.lap("build parcels")
 
-    unchosen = list(
-        Package.objects.filter(
-            shop=shop,
-            status=PackageStatus.TO_FULFILL,
-            batch_item__isnull=True,
-            selection_source="",
-        )
+    # A queryset: packages_select reads only its ids (a subquery), no parcel is loaded twice.
+    unchosen = Package.objects.filter(
+        shop=shop,
+        status=PackageStatus.TO_FULFILL,
+        batch_item__isnull=True,
+        selection_source="",
     )
-    chosen = packages_select(packages=unchosen) if unchosen else []
+    chosen = packages_select(packages=unchosen)
     summary.carriers_chosen = sum(1 for package in chosen if package.service_code)
     clock.lap("choose carriers")
 
