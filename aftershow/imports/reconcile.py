@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from aftershow.imports.models import ReturnSource
@@ -29,7 +30,14 @@ from aftershow.orders.models import Order, OrderLine, PlatformStatus
 from aftershow.orders.services import PROVISIONAL_LINE_PREFIX
 from aftershow.orders.types import IncomingLine, IncomingOrder
 
-__all__ = ["PROVISIONAL_LINE_PREFIX", "order_returns", "stored_state", "to_incoming"]
+__all__ = [
+    "PROVISIONAL_LINE_PREFIX",
+    "line_values",
+    "order_returns",
+    "order_values",
+    "stored_state",
+    "to_incoming",
+]
 # Buyers known only by their TikTok username (the export has no user id): a separate key space.
 BUYER_USERNAME_PREFIX = "username:"
 # The export has no ship-by deadline; a file-only order gets TikTok US's default handling time
@@ -79,7 +87,34 @@ def _display_status(status: str) -> str:
     return PlatformStatus.AWAITING_SHIPMENT if status == PlatformStatus.ON_HOLD else status
 
 
-def _lines(order: FileOrder, stored: list[dict[str, Any]]) -> list[IncomingLine]:
+def _new_unit(
+    order: FileOrder,
+    sku: SkuRow,
+    line_id: str,
+    platform_discount: Decimal,
+    seller_discount: Decimal,
+    display_status: str,
+) -> dict[str, Any]:
+    # A unit aftershow has not stored yet: everything comes from the file.
+    return {
+        "remote_line_id": line_id,
+        "remote_product_id": sku.product_id,
+        "remote_sku_id": sku.sku_id,
+        "seller_sku": sku.seller_sku,
+        "product_name": sku.product_name,
+        "sku_name": sku.variation,
+        "quantity": 1,
+        "currency": order.currency,
+        "original_price": sku.unit_price,
+        "sale_price": sku.unit_price - platform_discount - seller_discount,
+        "platform_discount": platform_discount,
+        "seller_discount": seller_discount,
+        "display_status": display_status,
+    }
+
+
+def line_values(order: FileOrder, stored: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ``IncomingLine`` fields of the order's units, given the lines aftershow has."""
     by_sku: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for line in stored:
         key = line["remote_sku_id"] or f"sku:{line['seller_sku']}"
@@ -95,9 +130,9 @@ def _lines(order: FileOrder, stored: list[dict[str, Any]]) -> list[IncomingLine]
         )
     taken = {line["remote_line_id"] for line in stored}
     display_status = _display_status(order.platform_status)
-    lines: list[IncomingLine] = []
+    lines: list[dict[str, Any]] = []
     for sku in order.skus:
-        candidates = by_sku.pop(sku.key, [])[: sku.quantity]
+        candidates = by_sku.pop(sku.key, [])[: sku.quantity] if by_sku else []
         reused = candidates if len(candidates) == sku.quantity else []
         keep_money = bool(reused) and (
             all(line["original_price"] == sku.unit_price for line in reused)
@@ -116,25 +151,15 @@ def _lines(order: FileOrder, stored: list[dict[str, Any]]) -> list[IncomingLine]
                     if line_id not in taken:
                         break
                 taken.add(line_id)
-                # A unit aftershow has not stored yet: everything comes from the file (the
-                # common case, kept free of the look-ups below).
-                platform_discount = platform_discounts[index]
-                seller_discount = seller_discounts[index]
+                # The common case, kept free of the look-ups below.
                 lines.append(
-                    IncomingLine(
-                        remote_line_id=line_id,
-                        remote_product_id=sku.product_id,
-                        remote_sku_id=sku.sku_id,
-                        seller_sku=sku.seller_sku,
-                        product_name=sku.product_name,
-                        sku_name=sku.variation,
-                        quantity=1,
-                        currency=order.currency,
-                        original_price=sku.unit_price,
-                        sale_price=sku.unit_price - platform_discount - seller_discount,
-                        platform_discount=platform_discount,
-                        seller_discount=seller_discount,
-                        display_status=display_status,
+                    _new_unit(
+                        order,
+                        sku,
+                        line_id,
+                        platform_discounts[index],
+                        seller_discounts[index],
+                        display_status,
                     )
                 )
                 continue
@@ -147,31 +172,29 @@ def _lines(order: FileOrder, stored: list[dict[str, Any]]) -> list[IncomingLine]
                     seller_discounts[index],
                 )
             lines.append(
-                IncomingLine(
-                    remote_line_id=existing["remote_line_id"],
-                    remote_product_id=sku.product_id or existing.get("remote_product_id", ""),
-                    remote_sku_id=sku.sku_id or existing.get("remote_sku_id", ""),
-                    seller_sku=sku.seller_sku or existing.get("seller_sku", ""),
-                    product_name=sku.product_name or existing.get("product_name", ""),
-                    sku_name=sku.variation or existing.get("sku_name", ""),
-                    quantity=1,
-                    currency=order.currency,
-                    original_price=sku.unit_price,
-                    sale_price=sku.unit_price - platform_discount - seller_discount,
-                    platform_discount=platform_discount,
-                    seller_discount=seller_discount,
-                    display_status=display_status,
-                )
+                {
+                    "remote_line_id": existing["remote_line_id"],
+                    "remote_product_id": sku.product_id or existing.get("remote_product_id", ""),
+                    "remote_sku_id": sku.sku_id or existing.get("remote_sku_id", ""),
+                    "seller_sku": sku.seller_sku or existing.get("seller_sku", ""),
+                    "product_name": sku.product_name or existing.get("product_name", ""),
+                    "sku_name": sku.variation or existing.get("sku_name", ""),
+                    "quantity": 1,
+                    "currency": order.currency,
+                    "original_price": sku.unit_price,
+                    "sale_price": sku.unit_price - platform_discount - seller_discount,
+                    "platform_discount": platform_discount,
+                    "seller_discount": seller_discount,
+                    "display_status": display_status,
+                }
             )
     return lines
 
 
-def to_incoming(
-    order: FileOrder, stored: dict[str, Any] | None, stored_lines: list[dict[str, Any]]
-) -> IncomingOrder:
-    """The file order in the shape every channel hands to ``orders_upsert``."""
+def order_values(order: FileOrder, stored: dict[str, Any] | None) -> dict[str, Any]:
+    """The ``IncomingOrder`` fields of the order but its address and lines, given the stored
+    order's values (``stored_state``) or None for an order aftershow does not have."""
     kept = stored or {}
-    subtotal = sum((sku.subtotal_after for sku in order.skus), ZERO)
     values: dict[str, Any] = {
         "ship_by": order.paid_at + FILE_SHIP_BY_AFTER_PAYMENT if order.paid_at else None,
         "collect_by": None,
@@ -195,30 +218,44 @@ def to_incoming(
     for name in KEPT_WHEN_BLANK:
         if times[name] is None and kept.get(name) is not None:
             times[name] = kept[name]
-    return IncomingOrder(
-        remote_order_id=order.order_id,
-        platform_status=order.platform_status,
-        placed_at=order.placed_at,
-        remote_updated_at=order.remote_updated_at,
-        buyer_user_id=f"{BUYER_USERNAME_PREFIX}{order.buyer_username}"
+    seller_discount = platform_discount = subtotal = ZERO
+    for sku in order.skus:
+        subtotal += sku.subtotal_after
+        seller_discount += sku.seller_discount
+        platform_discount += sku.platform_discount
+    return {
+        "remote_order_id": order.order_id,
+        "platform_status": order.platform_status,
+        "placed_at": order.placed_at,
+        "remote_updated_at": order.remote_updated_at,
+        "buyer_user_id": f"{BUYER_USERNAME_PREFIX}{order.buyer_username}"
         if order.buyer_username
         else "",
-        buyer_nickname=order.buyer_nickname,
-        address=order.address,
-        lines=_lines(order, stored_lines),
-        currency=order.currency,
-        subtotal=subtotal,
-        shipping_fee=order.shipping_fee,
-        tax=order.tax,
-        seller_discount=sum((sku.seller_discount for sku in order.skus), ZERO),
-        platform_discount=sum((sku.platform_discount for sku in order.skus), ZERO),
-        total_amount=order.total_amount,
-        shipping_type=order.shipping_type or kept.get("shipping_type", ""),
-        fulfillment_type=order.fulfillment_type or kept.get("fulfillment_type", ""),
-        delivery_option_name=kept.get("delivery_option_name") or order.delivery_option_name,
-        buyer_message=order.buyer_message,
+        "buyer_nickname": order.buyer_nickname,
+        "currency": order.currency,
+        "subtotal": subtotal,
+        "shipping_fee": order.shipping_fee,
+        "tax": order.tax,
+        "seller_discount": seller_discount,
+        "platform_discount": platform_discount,
+        "total_amount": order.total_amount,
+        "shipping_type": order.shipping_type or kept.get("shipping_type", ""),
+        "fulfillment_type": order.fulfillment_type or kept.get("fulfillment_type", ""),
+        "delivery_option_name": kept.get("delivery_option_name") or order.delivery_option_name,
+        "buyer_message": order.buyer_message,
         **times,
         **values,
+    }
+
+
+def to_incoming(
+    order: FileOrder, stored: dict[str, Any] | None, stored_lines: list[dict[str, Any]]
+) -> IncomingOrder:
+    """The file order in the shape every channel hands to ``orders_upsert``."""
+    return IncomingOrder(
+        **order_values(order, stored),
+        address=order.address,
+        lines=[IncomingLine(**values) for values in line_values(order, stored_lines)],
     )
 
 

@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from aftershow.accounts.models import User
 from aftershow.imports.headers import detect
+from aftershow.imports.ingest import PreparedOrder, orders_write
 from aftershow.imports.models import (
     FileFormat,
     ImportIssue,
@@ -37,15 +38,13 @@ from aftershow.imports.models import (
     ImportStatus,
     IssueSeverity,
 )
-from aftershow.imports.orders import FileOrder, OrderExport
+from aftershow.imports.orders import OrderExport
 from aftershow.imports.pipeline import order_batches
 from aftershow.imports.reader import open_table
-from aftershow.imports.reconcile import order_returns, stored_state, to_incoming
 from aftershow.imports.records import FORMATS, RETURNS, RecordFile, records_upsert
 from aftershow.imports.report import ImportReport
 from aftershow.imports.values import FatalImportError
-from aftershow.orders.models import ChangeSource
-from aftershow.orders.services import UpsertResult, orders_upsert
+from aftershow.orders.services import UpsertResult
 from aftershow.shops.models import Channel, Shop
 
 # Orders per orders_upsert call: big enough to amortise its queries, small enough to keep a
@@ -109,7 +108,11 @@ def _import(*, shop: Shop, path: Path, run: ImportRun, report: ImportReport) -> 
         # Read and parsed by a reader process while this one writes (imports/pipeline.py).
         with (
             order_batches(
-                path, shop_region=shop.region, report=report, batch_size=ORDER_BATCH
+                path,
+                shop_region=shop.region,
+                channel=shop.channel,
+                report=report,
+                batch_size=ORDER_BATCH,
             ) as batches,
             transaction.atomic(),
         ):
@@ -122,14 +125,11 @@ def _import(*, shop: Shop, path: Path, run: ImportRun, report: ImportReport) -> 
         records.write(table.rows, report, shop_id=shop.pk, run=run)
 
 
-def _write_orders(shop: Shop, batch: list[FileOrder], run: ImportRun, report: ImportReport) -> None:
-    stored, lines = stored_state(shop.pk, [order.order_id for order in batch])
-    incoming = [
-        to_incoming(order, stored.get(order.order_id), lines.get(order.order_id, []))
-        for order in batch
-    ]
-    report.orders += orders_upsert(shop=shop, incoming=incoming, source=ChangeSource.IMPORT)
-    returns = [record for order in batch for record in order_returns(order)]
+def _write_orders(
+    shop: Shop, batch: list[PreparedOrder], run: ImportRun, report: ImportReport
+) -> None:
+    report.orders += orders_write(shop=shop, batch=batch)
+    returns = [record for order in batch for record in order.returns]
     if returns:
         created, updated, unchanged = records_upsert(RETURNS, shop.pk, returns, run)
         report.records_created += created

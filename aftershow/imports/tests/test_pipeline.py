@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from aftershow.imports import pipeline, services
+from aftershow.imports import ingest, pipeline, services
 from aftershow.imports.headers import detect
 from aftershow.imports.models import ImportRun, ImportStatus
 from aftershow.imports.orders import FileOrder, OrderExport
@@ -17,6 +17,7 @@ from aftershow.imports.report import ImportReport
 from aftershow.imports.tests.conftest import ImportFile, fingerprint
 from aftershow.imports.tests.files import order_row, write_export
 from aftershow.sandbox.tiktok.exports import write_synthetic_export
+from aftershow.shops.models import Channel
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +78,7 @@ def test_orders_cross_the_pipe_unchanged(tmp_path: Path) -> None:
             OrderExport(table, shop_region="US").orders(table.rows, ImportReport())
         )
     assert len(orders) == 4
-    assert [pipeline.decode(pipeline.encode(order)) for order in orders] == orders
+    assert [ingest.decode(ingest.encode(order)) for order in orders] == orders
     assert orders[1].skus[0].quantity == 3
 
 
@@ -86,7 +87,9 @@ def test_reading_happens_in_another_process(tmp_path: Path) -> None:
     write_synthetic_export(path, orders=30, seed=3)
     seen: list[int] = []
     report = ImportReport()
-    with pipeline.order_batches(path, shop_region="US", report=report, batch_size=7) as batches:
+    with pipeline.order_batches(
+        path, shop_region="US", channel=Channel.TIKTOK, report=report, batch_size=7
+    ) as batches:
         for batch in batches:
             seen.append(len(batch))
     assert sum(seen) == 30 == report.orders_in_file
