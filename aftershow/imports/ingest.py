@@ -254,7 +254,7 @@ def _insert(*, shop: Shop, batch: Sequence[PreparedOrder]) -> int:
     sku_ids = _sku_ids_for(shop=shop, lines=cast(list[IncomingLine], references))
     RowInsert(OrderLine, LINE_COLUMNS).execute(
         (
-            (*line, order_id, sku_ids.get(line[_REMOTE_SKU_AT]) or None)
+            (*line, order_id, sku_ids.get((line[_REMOTE_SKU_AT], line[_SELLER_SKU_AT])) or None)
             for prepared, order_id in zip(batch, new_ids, strict=True)
             for line in prepared.lines
         ),

@@ -79,6 +79,10 @@ class UpsertResult:
         return self
 
 
+# Master SKU id per (remote SKU id, seller SKU) of incoming lines.
+SkuIds = dict[tuple[str, str], int]
+
+
 def buyer_key(*, channel: str, user_id: str) -> str:
     return hashlib.sha256(f"{channel}:{user_id}".encode()).hexdigest()
 
@@ -253,7 +257,11 @@ _CHANGE_COLUMNS = ("order", "source", "to_status", "to_state", "reason")
 
 
 def _orders_insert(
-    *, shop: Shop, batch: list[IncomingOrder], sku_ids: dict[str, int], source: ChangeSource
+    *,
+    shop: Shop,
+    batch: list[IncomingOrder],
+    sku_ids: SkuIds,
+    source: ChangeSource,
 ) -> list[int]:
     """Store orders aftershow has not seen, with their address, lines and first history row.
 
@@ -292,7 +300,7 @@ def _orders_insert(
         (
             order_id,
             line.remote_line_id,
-            sku_ids.get(line.remote_sku_id) or None,
+            sku_ids.get((line.remote_sku_id, line.seller_sku)) or None,
             *(getattr(line, name) for name in _LINE_FIELDS),
         )
         for data, order_id in zip(batch, order_ids, strict=True)
@@ -375,23 +383,26 @@ def _buyers_for(*, shop: Shop, batch: Iterable[IncomingOrder]) -> dict[str, int]
     return {user_id: ids[key] for user_id, (key, _) in keys.items()}
 
 
-def _sku_ids_for(*, shop: Shop, lines: Iterable[IncomingLine]) -> dict[str, int]:
-    """Master SKU per remote SKU id: the channel listing first, else the seller SKU code."""
+def _sku_ids_for(*, shop: Shop, lines: Iterable[IncomingLine]) -> SkuIds:
+    """Master SKU per (remote SKU id, seller SKU): the channel listing first, else the seller
+    SKU code. Keyed by both: lines without a remote SKU id (files) share the empty id."""
     lines = list(lines)
     by_remote = dict(
         ChannelListing.objects.filter(
-            shop=shop, remote_sku_id__in={line.remote_sku_id for line in lines}
+            shop=shop,
+            remote_sku_id__in={line.remote_sku_id for line in lines if line.remote_sku_id},
         ).values_list("remote_sku_id", "sku_id")
     )
     missing = {line.seller_sku for line in lines if line.remote_sku_id not in by_remote}
     by_code = dict(Sku.objects.filter(code__in=missing).values_list("code", "id"))
     return {
-        line.remote_sku_id: by_remote.get(line.remote_sku_id) or by_code.get(line.seller_sku, 0)
+        (line.remote_sku_id, line.seller_sku): by_remote.get(line.remote_sku_id)
+        or by_code.get(line.seller_sku, 0)
         for line in lines
     }
 
 
-def _upsert_lines(orders: list[tuple[Order, IncomingOrder]], sku_ids: dict[str, int]) -> None:
+def _upsert_lines(orders: list[tuple[Order, IncomingOrder]], sku_ids: SkuIds) -> None:
     if not orders:
         return
     existing = {
@@ -404,7 +415,7 @@ def _upsert_lines(orders: list[tuple[Order, IncomingOrder]], sku_ids: dict[str, 
         incoming_ids = {incoming.remote_line_id for incoming in data.lines}
         for incoming in data.lines:
             values = {name: getattr(incoming, name) for name in _LINE_FIELDS}
-            values["sku_id"] = sku_ids.get(incoming.remote_sku_id) or None
+            values["sku_id"] = sku_ids.get((incoming.remote_sku_id, incoming.seller_sku)) or None
             line = existing.get((order.pk, incoming.remote_line_id))
             if line is None and order.pk in provisional:
                 line = _adopt(provisional[order.pk], incoming, incoming_ids)

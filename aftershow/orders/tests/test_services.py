@@ -154,6 +154,20 @@ def test_lines_map_to_master_skus_by_listing_then_by_code(shop):
     }
 
 
+def test_lines_without_a_remote_sku_id_map_by_their_own_seller_sku(shop):
+    # Seller Center exports carry no SKU ID for some lines: each still finds its own SKU.
+    product = Product.objects.create(name="Cloud Tee")
+    black = Sku.objects.create(product=product, code="TEE-BLK-M")
+    white = Sku.objects.create(product=product, code="TEE-WHT-L")
+    lines = [line("a", "TEE-BLK-M", ""), line("b", "TEE-WHT-L", ""), line("c", "NOPE", "")]
+    orders_upsert(shop=shop, incoming=[incoming("100", lines=lines)], source=ChangeSource.POLL)
+    assert dict(OrderLine.objects.values_list("remote_line_id", "sku_id")) == {
+        "a": black.pk,
+        "b": white.pk,
+        "c": None,
+    }
+
+
 def test_broken_address_is_still_ingested(shop):
     broken = IncomingAddress(name="No Street", line1="Main St", city="Springfield", state="IL")
     order = incoming("100", status="AWAITING_SHIPMENT", address=broken)
