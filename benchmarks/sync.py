@@ -11,9 +11,9 @@ Run by benchmarks/run.py as `python -m benchmarks.sync sqlite|postgres`; prints 
   db_worker`` (``--interval 0.1``), as the README deploys them (``SYNC_BENCH_ENGINE=queue``: as the
   worker's task instead, with its 30 s hand-overs). A sale counts as reached on a channel when
   the channel's own write log (timestamped by the sandbox when applied) shows a quantity at or
-  below the available stock right after that sale; sale → all channels is the latest of the four. API calls are every
-  outbound attempt in the integration log during the burst (retries, look-ups and read-backs
-  included), per sale and per channel.
+  below the available stock right after that sale; sale → all channels is the latest of the
+  four. API calls are every outbound attempt in the integration log during the burst (retries,
+  look-ups and read-backs included), per sale and per channel.
 - Allocation: orders/s through ``orders_upsert`` (order stored + stock allocated + ledger row +
   stock-change mark, one transaction per order), one worker on SQLite, two worker processes on
   PostgreSQL; the raw loop runs the same conditional ``UPDATE`` and ledger ``INSERT`` through
