@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from django.db import close_old_connections
+from django.db import connections
 
 from aftershow.alerts.models import InboxProtocol, LocalInboxMessage
 from aftershow.core.timeutils import utcnow
@@ -64,7 +64,9 @@ class _Collector:
                 subject=message.subject[:500],
                 body=message.body,
             )
-            close_old_connections()
+            if threading.current_thread() is not threading.main_thread():
+                # A receiver's thread: its connection would stay open (CONN_MAX_AGE) after it.
+                connections.close_all()
         with self._arrived:
             self.messages.append(message)
             self._arrived.notify_all()

@@ -13,6 +13,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -27,7 +28,7 @@ from django.core.servers.basehttp import (
     WSGIRequestHandler,
     get_internal_wsgi_application,
 )
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.db.models import Count
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
@@ -53,6 +54,7 @@ from aftershow.integrations.tiktok.sync import TikTokConnector, shop_connect
 from aftershow.orders.models import Order
 from aftershow.sandbox.tiktok import StreamSpec, TikTokSandbox, VirtualClock
 from aftershow.shops.models import Shop
+from aftershow.stocksync.management.commands.sync_engine import engine_serve
 
 
 class Output(Protocol):
@@ -98,8 +100,6 @@ class _QuietHandler(WSGIRequestHandler):
 @contextmanager
 def loopback_server(port: int = 0) -> Iterator[str]:
     """Serve aftershow's WSGI app on 127.0.0.1 from a thread (webhooks in --no-serve mode)."""
-    import threading
-
     server = _LoopbackWSGIServer(("127.0.0.1", port), _QuietHandler, allow_reuse_address=True)
     server.daemon_threads = True
     server.set_app(get_internal_wsgi_application())
@@ -268,10 +268,15 @@ def run_no_serve(*, orders: int, seed: int, stream_seconds: float, out: Output) 
     run = DemoRun(orders=orders, seed=seed, stream_seconds=stream_seconds, out=out)
     sandbox, shop, _, _login = run.prepare()
     worker = WorkerThread()
+    # The stock sync engine beside the worker, as `aftershow sync_engine` runs it: on the one
+    # worker it held the queue for up to 30 s at a time, and the burst's tracking push waited.
+    engine_stop = threading.Event()
+    engine = threading.Thread(target=_serve_engine, args=(engine_stop,), name="aftershow-engine")
     try:
         with loopback_server() as web_url:
             TikTokConnector(shop).register_webhooks(address=f"{web_url}/webhooks/tiktok/")
             worker.start()
+            engine.start()
             run.step("webhooks registered, worker running")
             session = run.play_stream(sandbox, shop)
             run.finish(sandbox, shop, session)
@@ -285,12 +290,22 @@ def run_no_serve(*, orders: int, seed: int, stream_seconds: float, out: Output) 
             _wait(lambda: _queue_is_idle(shop), timeout=60)
             run.count(shop)
     finally:
+        engine_stop.set()
+        if engine.is_alive():
+            engine.join(timeout=30)
         worker.stop()
         sandbox.stop()
         close_old_connections()
     counts = Counter(run.summary.by_status)
     assert sum(counts.values()) == run.summary.orders_in_aftershow
     return run.summary
+
+
+def _serve_engine(stop: threading.Event) -> None:
+    try:
+        engine_serve(stop)
+    finally:
+        connections.close_all()
 
 
 def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
@@ -311,6 +326,8 @@ def run_serving(
         # Quiet: the demo's own output (login, progress, summary) must stay readable.
         _spawn(["db_worker", "--interval", "0.2", "--verbosity", "0"]),
         _spawn(["scheduler"]),
+        # The stock sync engine in its own process, as the README deploys it for streams.
+        _spawn(["sync_engine"]),
     ]
     web_url = f"http://127.0.0.1:{port}"
     try:

@@ -8,7 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import close_old_connections
+from django.db import connections
 
 from aftershow.alerts.evaluation import projected_stockout, stock_alerts_evaluate
 from aftershow.alerts.models import Alert, AlertKind, AlertLevel, AlertSettings
@@ -118,7 +118,7 @@ def test_concurrent_workers_raise_one_alert_per_level() -> None:
                 )
             )
         finally:
-            close_old_connections()
+            connections.close_all()  # this thread's own connection
 
     threads = [threading.Thread(target=worker) for _ in range(8)]
     for thread in threads:
