@@ -74,20 +74,12 @@ def decode_runs(text: str) -> ZipRuns:
 
 
 def decode(text: str) -> dict[str, str]:
-    table: dict[str, str] = {}
-    previous = 0
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        state, tokens = line.split(" ", 1)
-        for token in tokens.split(","):
-            gap, _, extra = token.partition("+")
-            first = previous + int(gap)
-            last = first + (int(extra) if extra else 0)
-            for zip_code in range(first, last + 1):
-                table[f"{zip_code:05d}"] = state
-            previous = last
-    return table
+    runs = decode_runs(text)
+    return {
+        f"{zip_code:05d}": state
+        for first, last, state in zip(runs.firsts, runs.lasts, runs.states, strict=True)
+        for zip_code in range(first, last + 1)
+    }
 
 
 @cache
