@@ -87,6 +87,10 @@ def _display_status(status: str) -> str:
     return PlatformStatus.AWAITING_SHIPMENT if status == PlatformStatus.ON_HOLD else status
 
 
+# Line fields a re-imported file may leave blank: the stored line keeps its value.
+_KEPT_WHEN_BLANK = ("remote_product_id", "remote_sku_id", "seller_sku", "product_name", "sku_name")
+
+
 def _new_unit(
     order: FileOrder,
     sku: SkuRow,
@@ -171,23 +175,17 @@ def line_values(order: FileOrder, stored: list[dict[str, Any]]) -> list[dict[str
                     platform_discounts[index],
                     seller_discounts[index],
                 )
-            lines.append(
-                {
-                    "remote_line_id": existing["remote_line_id"],
-                    "remote_product_id": sku.product_id or existing.get("remote_product_id", ""),
-                    "remote_sku_id": sku.sku_id or existing.get("remote_sku_id", ""),
-                    "seller_sku": sku.seller_sku or existing.get("seller_sku", ""),
-                    "product_name": sku.product_name or existing.get("product_name", ""),
-                    "sku_name": sku.variation or existing.get("sku_name", ""),
-                    "quantity": 1,
-                    "currency": order.currency,
-                    "original_price": sku.unit_price,
-                    "sale_price": sku.unit_price - platform_discount - seller_discount,
-                    "platform_discount": platform_discount,
-                    "seller_discount": seller_discount,
-                    "display_status": display_status,
-                }
+            unit = _new_unit(
+                order,
+                sku,
+                existing["remote_line_id"],
+                platform_discount,
+                seller_discount,
+                display_status,
             )
+            for name in _KEPT_WHEN_BLANK:
+                unit[name] = unit[name] or existing.get(name, "")
+            lines.append(unit)
     return lines
 
 
