@@ -157,11 +157,13 @@ def process_burst(request: HttpRequest, payload: BurstIn) -> BurstSummary:
         provider = burst_label_provider(shop)
     except LabelError as error:
         raise HttpError(400, error.reason) from error
+    # A web worker does not fork: the PDFs are drawn in this process.
     return burst_process(
         shop=shop,
         actor=user,
         provider=provider,
         tracking_timeout=payload.tracking_timeout,
+        parallel_pdf=False,
     )
 
 

@@ -8,8 +8,6 @@ straight into the document; aggregator labels are placed from their 4 x 6 image 
 
 from __future__ import annotations
 
-import io
-import os
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,35 +17,26 @@ from pathlib import Path
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from reportlab.lib.utils import ImageReader  # type: ignore[import-untyped]
-from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]
 
 from aftershow.fulfillment.carriers.rates import format_weight
-from aftershow.fulfillment.conf import label_dir
-from aftershow.fulfillment.labels.render import (
-    FONT,
-    FONT_BOLD,
-    MARGIN,
-    PAGE_HEIGHT,
-    PAGE_WIDTH,
-    LabelAddress,
-    LabelContent,
-    LabelPainter,
-    label_zpl,
-    new_canvas,
-)
+from aftershow.fulfillment.labels.render import LabelAddress, LabelContent, label_zpl
 from aftershow.fulfillment.models import (
     BatchItemState,
     LabelBatch,
     LabelPurchase,
     PurchaseState,
 )
-from aftershow.fulfillment.pdfmerge import can_merge, replace_pages
-from aftershow.fulfillment.storage import label_file_read
+from aftershow.fulfillment.sheets import (
+    BatchSheet,
+    PickRow,
+    SheetLabel,
+    SlipPage,
+    pick_pages,
+    sheet_pdf,
+    sheet_write,
+)
+from aftershow.fulfillment.storage import label_file_path, label_file_read
 from aftershow.orders.models import OrderLine
-
-PICK_ROWS_PER_PAGE = 24
-ROW_HEIGHT = 13.0
 
 
 @dataclass(frozen=True)
@@ -61,14 +50,6 @@ class BatchLabel:
     label_zpl: str
     content: LabelContent | None  # drawn by aftershow (sandbox carrier)
     order_numbers: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class PickRow:
-    bin_location: str
-    sku: str
-    name: str
-    quantity: int
 
 
 def _address_block(
@@ -217,118 +198,76 @@ def pick_list(batch: LabelBatch) -> list[PickRow]:
     return sorted(totals.values(), key=lambda row: (row.bin_location or "\uffff", row.sku))
 
 
-def _draw_pick_list(canvas: Canvas, batch: LabelBatch, rows: list[PickRow], labels: int) -> None:
-    pages = max(1, -(-len(rows) // PICK_ROWS_PER_PAGE))
-    units = sum(row.quantity for row in rows)
-    for page in range(pages):
-        top = PAGE_HEIGHT - MARGIN
-        canvas.setFont(FONT_BOLD, 16)
-        canvas.drawString(MARGIN, top - 14, _("PICK LIST"))
-        canvas.setFont(FONT, 8)
-        canvas.drawRightString(
-            PAGE_WIDTH - MARGIN,
-            top - 14,
-            _("Batch %(batch)s · page %(page)s/%(pages)s")
-            % {"batch": batch.pk, "page": page + 1, "pages": pages},
+def _slips(batch: LabelBatch, labels: list[BatchLabel]) -> dict[int, SlipPage]:
+    """Each parcel's packing slip (one read of the batch's lines)."""
+    lines: dict[int, list[str]] = defaultdict(list)
+    for package_id, quantity, seller_sku, product_name in (
+        OrderLine.objects.filter(package__batch_item__batch=batch)
+        .order_by("id")
+        .values_list("package_id", "quantity", "seller_sku", "product_name")
+    ):
+        lines[package_id].append(f"{quantity} x {seller_sku}  {product_name}")
+    return {
+        label.package_id: SlipPage(
+            heading=_("PACKING SLIP"),
+            orders=_("Orders: %(orders)s") % {"orders": ", ".join(label.order_numbers)},
+            tracking=_("Tracking: %(tracking)s") % {"tracking": label.tracking_number},
+            lines=tuple(lines.get(label.package_id, ())),
         )
-        canvas.drawString(
-            MARGIN,
-            top - 28,
-            _("%(labels)s labels · %(skus)s SKUs · %(units)s units")
-            % {"labels": labels, "skus": len(rows), "units": units},
-        )
-        canvas.setFont(FONT_BOLD, 8)
-        y = top - 46
-        canvas.drawString(MARGIN, y, _("BIN"))
-        canvas.drawString(MARGIN + 52, y, _("SKU"))
-        canvas.drawRightString(PAGE_WIDTH - MARGIN, y, _("QTY"))
-        canvas.line(MARGIN, y - 3, PAGE_WIDTH - MARGIN, y - 3)
-        for row in rows[page * PICK_ROWS_PER_PAGE : (page + 1) * PICK_ROWS_PER_PAGE]:
-            y -= ROW_HEIGHT
-            canvas.setFont(FONT, 8)
-            canvas.drawString(MARGIN, y, row.bin_location or "-")
-            canvas.drawString(MARGIN + 52, y, f"{row.sku}  {row.name}"[:42])
-            canvas.setFont(FONT_BOLD, 9)
-            canvas.drawRightString(PAGE_WIDTH - MARGIN, y, str(row.quantity))
-        canvas.showPage()
+        for label in labels
+    }
 
 
-def _draw_packing_slip(canvas: Canvas, label: BatchLabel) -> None:
-    top = PAGE_HEIGHT - MARGIN
-    canvas.setFont(FONT_BOLD, 14)
-    canvas.drawString(MARGIN, top - 14, _("PACKING SLIP"))
-    canvas.setFont(FONT, 8)
-    canvas.drawString(
-        MARGIN, top - 28, _("Orders: %(orders)s") % {"orders": ", ".join(label.order_numbers)}
+def _sheet_label(label: BatchLabel, slip: SlipPage | None) -> SheetLabel:
+    if label.content is not None:
+        return SheetLabel(content=label.content, slip=slip)
+    return SheetLabel(
+        image=str(label_file_path(label.label_image)) if label.label_image else "",
+        pdf=str(label_file_path(label.label_pdf)) if label.label_pdf else "",
+        notice=(
+            _("Label available as PDF only"),
+            _("Package %(package)s, tracking %(tracking)s:")
+            % {"package": label.package_id, "tracking": label.tracking_number},
+            _("print it from the package's page."),
+        ),
+        slip=slip,
     )
-    canvas.drawString(
-        MARGIN, top - 40, _("Tracking: %(tracking)s") % {"tracking": label.tracking_number}
-    )
-    y = top - 60
-    for line in OrderLine.objects.filter(package_id=label.package_id).order_by("id"):
-        canvas.drawString(
-            MARGIN, y, f"{line.quantity} x {line.seller_sku}  {line.product_name}"[:60]
-        )
-        y -= 11
-        if y < MARGIN:
-            break
-    canvas.showPage()
 
 
-def _draw_stored(canvas: Canvas, label: BatchLabel) -> None:
-    if label.label_image:
-        image = ImageReader(str(label_dir() / label.label_image))
-        canvas.drawImage(image, 0, 0, width=PAGE_WIDTH, height=PAGE_HEIGHT)
-        canvas.showPage()
-        return
-    canvas.setFont(FONT_BOLD, 12)
-    canvas.drawString(MARGIN, PAGE_HEIGHT / 2 + 20, _("Label available as PDF only"))
-    canvas.setFont(FONT, 9)
-    canvas.drawString(
-        MARGIN,
-        PAGE_HEIGHT / 2,
-        _("Package %(package)s, tracking %(tracking)s:")
-        % {"package": label.package_id, "tracking": label.tracking_number},
+def batch_sheet(batch: LabelBatch, *, packing_slips: bool = False) -> BatchSheet:
+    """The batch's print file as plain values, texts in the active language (``sheets``
+    draws it, in this process or in the burst's second one)."""
+    labels = batch_labels(batch)
+    rows = pick_list(batch)
+    slips = _slips(batch, labels) if packing_slips else {}
+    return BatchSheet(
+        title=f"aftershow batch {batch.pk}",
+        pick_pages=pick_pages(
+            rows,
+            heading=_("PICK LIST"),
+            # Formatted per page by pick_pages: the batch now, the page numbers there.
+            page_note=_("Batch %(batch)s · page %(page)s/%(pages)s").replace(
+                "%(batch)s", str(batch.pk)
+            ),
+            summary=_("%(labels)s labels · %(skus)s SKUs · %(units)s units")
+            % {"labels": len(labels), "skus": len(rows), "units": sum(r.quantity for r in rows)},
+            columns=(_("BIN"), _("SKU"), _("QTY")),
+        ),
+        labels=tuple(_sheet_label(label, slips.get(label.package_id)) for label in labels),
     )
-    canvas.drawString(MARGIN, PAGE_HEIGHT / 2 - 12, _("print it from the package's page."))
-    canvas.showPage()
 
 
 def batch_pdf(*, batch: LabelBatch, packing_slips: bool = False) -> bytes:
-    labels = batch_labels(batch)
-    buffer = io.BytesIO()
-    canvas = new_canvas(buffer, title=f"aftershow batch {batch.pk}")
-    _draw_pick_list(canvas, batch, pick_list(batch), len(labels))
-    painter = LabelPainter(canvas)
-    pdf_only: dict[int, str] = {}  # page index → the label's stored PDF
-    for label in labels:
-        if label.content is not None:
-            painter.draw(label.content)
-            canvas.showPage()
-        else:
-            if not label.label_image and label.label_pdf:
-                pdf_only[canvas.getPageNumber() - 1] = label.label_pdf
-            _draw_stored(canvas, label)
-        if packing_slips:
-            _draw_packing_slip(canvas, label)
-    canvas.save()
-    document = buffer.getvalue()
-    if pdf_only and can_merge():
-        document = replace_pages(
-            document, {index: label_file_read(path) for index, path in pdf_only.items()}
-        )
-    return document
+    return sheet_pdf(batch_sheet(batch, packing_slips=packing_slips))
+
+
+def batch_pdf_path(batch: LabelBatch, directory: Path) -> Path:
+    return directory / f"batch-{batch.pk}.pdf"
 
 
 def batch_pdf_write(batch: LabelBatch, directory: Path) -> str:
-    """Write the batch's PDF as ``batch-<id>.pdf`` (a temporary file renamed: never half a
-    file under the final name)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"batch-{batch.pk}.pdf"
-    temporary = path.with_suffix(f".pdf.{os.getpid()}.tmp")
-    temporary.write_bytes(batch_pdf(batch=batch))
-    temporary.replace(path)
-    return str(path)
+    """Write the batch's PDF as ``batch-<id>.pdf`` (never half a file under that name)."""
+    return sheet_write(batch_sheet(batch), batch_pdf_path(batch, directory))
 
 
 def batch_zpl(*, batch: LabelBatch) -> str:

@@ -7,7 +7,8 @@
 2. confirm every clean order (``orders_confirm_clean``);
 3. build parcels (``packages_build``) and choose carriers (``packages_select``);
 4. cut batches of at most 600 orders and buy every label (``label_batch_process``);
-5. write one PDF per batch (``batch_pdf``): pick list, then every label in pick order;
+5. write one PDF per batch (``batch_pdf``): pick list, then every label in pick order, drawn
+   by a second process (``pdfprocess``) while the next steps run;
 6. ship the labelled parcels (``packages_ship``), which queues the tracking push;
 7. wait until the channel accepted every tracking number: the push runs on the task queue, in
    the worker, as it does after a scan at the packing station.
@@ -45,6 +46,7 @@ from aftershow.fulfillment.models import (
     PackageStatus,
 )
 from aftershow.fulfillment.packing import packages_build
+from aftershow.fulfillment.pdfprocess import PdfProcess, can_draw_elsewhere
 from aftershow.fulfillment.shipping import packages_ship
 from aftershow.integrations.models import TrackingUpload, TrackingUploadState
 from aftershow.integrations.tiktok.tracking import tracking_pushed_by_api
@@ -200,12 +202,16 @@ def burst_process(
     pdf_dir: Path | None = None,
     tracking_timeout: float = 60.0,
     sleep: Callable[[float], None] = time.sleep,
+    parallel_pdf: bool = True,
 ) -> BurstSummary:
     """Process everything ``shop`` has to ship (see the module docstring).
 
     ``provider`` replaces the label provider the rules chose for every parcel (the demo buys
     every label from the sandbox carrier). ``tracking_timeout`` is how long to wait for the
     worker to get the tracking numbers accepted; 0 returns as soon as they are queued.
+    ``parallel_pdf`` draws the batch PDFs in a second process while the parcels ship and the
+    tracking is pushed (``pdfprocess``), on the machine's other core; False draws them here
+    (the web button and the API: a web worker does not start processes).
     """
     # The burst builds thousands of model objects that live until it ends. Each of the
     # collector's full passes, triggered by them, walks every object in the process (in the
@@ -214,6 +220,8 @@ def burst_process(
     # out of those passes until the burst ends. Process-wide but harmless: garbage that
     # existed before is only collected after the burst instead of during it.
     gc.freeze()
+    # Started first: its interpreter and Django load on the other core during the first steps.
+    pdfs = PdfProcess() if parallel_pdf and can_draw_elsewhere() else None
     try:
         return _burst_steps(
             shop=shop,
@@ -222,8 +230,11 @@ def burst_process(
             pdf_dir=pdf_dir,
             tracking_timeout=tracking_timeout,
             sleep=sleep,
+            pdfs=pdfs,
         )
     finally:
+        if pdfs is not None:
+            pdfs.cancel()
         gc.unfreeze()
 
 
@@ -235,6 +246,7 @@ def _burst_steps(
     pdf_dir: Path | None,
     tracking_timeout: float,
     sleep: Callable[[float], None],
+    pdfs: PdfProcess | None,
 ) -> BurstSummary:
     summary = BurstSummary(shop_id=shop.pk)
     clock = _Clock(summary)
@@ -275,8 +287,12 @@ def _burst_steps(
 
     directory = pdf_dir or label_dir() / "batches"
     labelled = [report.batch for report in reports if report.labelled]
-    summary.pdf_paths = [batch_pdf_write(batch, directory) for batch in labelled]
-    clock.lap("batch PDF")
+    if pdfs is None:
+        summary.pdf_paths = [batch_pdf_write(batch, directory) for batch in labelled]
+        clock.lap("batch PDF")
+    else:
+        pdfs.submit(labelled, directory)
+        clock.lap("batch PDF (handed to a second process)")
 
     # A queryset: packages_ship reads the ids and locks the rows itself.
     to_ship = Package.objects.filter(
@@ -311,6 +327,9 @@ def _burst_steps(
             )
             summary.errors += _package_errors("tracking", refusals, _order_numbers(refusals))
         clock.lap("tracking accepted by the channel")
+    if pdfs is not None:
+        summary.pdf_paths = pdfs.result()
+        clock.lap("batch PDF (waiting for the second process)")
     return summary
 
 

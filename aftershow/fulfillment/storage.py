@@ -26,9 +26,14 @@ def label_file_write(*, name: str, data: bytes) -> str:
     return name
 
 
-def label_file_read(relative_path: str) -> bytes:
+def label_file_path(relative_path: str) -> Path:
+    """The stored file's absolute path; a path leading outside the label store is refused."""
     directory = label_dir().resolve()
     path = (directory / relative_path).resolve()
     if directory not in path.parents:
         raise ValueError(f"label path outside the label store: {relative_path!r}")
-    return path.read_bytes()
+    return path
+
+
+def label_file_read(relative_path: str) -> bytes:
+    return label_file_path(relative_path).read_bytes()

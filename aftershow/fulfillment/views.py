@@ -203,6 +203,7 @@ def burst(request: HttpRequest) -> HttpResponse:
         actor=user,
         provider=provider,
         tracking_timeout=BURST_VIEW_TRACKING_TIMEOUT,
+        parallel_pdf=False,  # a web worker does not fork
     )
     context = {
         "form": form,

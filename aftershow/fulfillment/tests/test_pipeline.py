@@ -20,8 +20,10 @@ from pypdf import PdfReader
 
 from aftershow.core.worker import WorkerThread
 from aftershow.demo.burst import burst_clock_start, burst_world_create
+from aftershow.fulfillment.documents import batch_pdf_write
 from aftershow.fulfillment.labels.sandbox import SandboxCarrier, is_sandbox_tracking_number
-from aftershow.fulfillment.models import LabelPurchase, Package
+from aftershow.fulfillment.models import LabelBatch, LabelPurchase, Package
+from aftershow.fulfillment.pdfprocess import PdfProcess
 from aftershow.fulfillment.pipeline import BurstSummary, burst_process, summary_text
 from aftershow.integrations.models import TrackingUpload, TrackingUploadState
 from aftershow.orders.models import Order, OrderState
@@ -148,9 +150,10 @@ def test_the_whole_burst_ships_and_tiktok_accepts_every_tracking_number(
         "build parcels",
         "choose carriers",
         "buy labels",
-        "batch PDF",
+        "batch PDF (handed to a second process)",
         "ship",
         "tracking accepted by the channel",
+        "batch PDF (waiting for the second process)",
     ]
     text = summary_text(summary)
     assert f"flagged, waiting in review: {summary.in_review}" in text
@@ -228,3 +231,46 @@ def test_the_button_and_the_api_process_the_burst_and_packers_may_not(
         "release and screen",
         "confirm clean orders",
     ]
+    # A web worker starts no process: the PDFs are drawn in the request's own process.
+    assert "batch PDF" in [step["name"] for step in body["steps"]]
+
+
+def _page_texts(path: str) -> list[str]:
+    return [page.extract_text() for page in PdfReader(io.BytesIO(Path(path).read_bytes())).pages]
+
+
+def test_the_second_process_draws_the_batch_pdf_and_a_failed_one_is_replaced_here(
+    burst: tuple[Shop, list[str]], worker: WorkerThread, tmp_path: Path
+) -> None:
+    shop, _remote_ids = burst
+    # By default the burst hands the PDFs to the second process.
+    summary = run(shop, tmp_path)
+    assert [step.name for step in summary.steps][5:] == [
+        "batch PDF (handed to a second process)",
+        "ship",
+        "tracking accepted by the channel",
+        "batch PDF (waiting for the second process)",
+    ]
+    batches = list(LabelBatch.objects.filter(pk__in=summary.batches).order_by("pk"))
+    (drawn,) = summary.pdf_paths
+    assert drawn == str(tmp_path / "pdf" / f"batch-{batches[0].pk}.pdf")
+    # Drawn in this process instead: the same pages, word for word (pick list, every label).
+    (here,) = [batch_pdf_write(batch, tmp_path / "in-process") for batch in batches]
+    expected = _page_texts(here)
+    assert len(expected) > 2 and "PICK LIST" in expected[0]
+    assert _page_texts(drawn) == expected
+
+    pdfs = PdfProcess()
+    pdfs.submit(batches, tmp_path / "again")
+    (path,) = pdfs.result()
+    assert pdfs.process.returncode == 0  # the child wrote it
+    assert _page_texts(path) == expected
+
+    dead = PdfProcess()
+    dead.process.kill()
+    dead.process.wait()
+    dead.submit(batches, tmp_path / "here")
+    (path,) = dead.result()
+    assert dead.process.returncode != 0
+    assert path == str(tmp_path / "here" / f"batch-{batches[0].pk}.pdf")
+    assert _page_texts(path) == expected

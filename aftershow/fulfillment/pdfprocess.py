@@ -1,0 +1,115 @@
+"""The burst's batch PDFs, drawn by a second Python process while the parcels ship.
+
+Drawing a 600-label PDF is about a second of CPU, all of it Python holding the interpreter
+lock, and the burst's other steps and its tracking push run on one core too. ``burst_process``
+therefore starts ``python -m aftershow.fulfillment.pdfprocess`` when it begins (its imports
+load on the other core during screening), reads each batch into a ``sheets.BatchSheet`` once
+the labels are bought (plain values, every text translated, two queries a batch), hands the
+sheets over, ships and waits for the tracking meanwhile, then collects the paths.
+
+The child imports reportlab and ``sheets`` only, never Django, and touches no database: about
+0.3 s of start-up against 1.2-1.4 s for a process that sets Django up (and 3-4 s where
+``PYTHONDONTWRITEBYTECODE`` leaves no compiled modules for it, as here: ``make`` compiles them).
+A fresh interpreter rather than ``fork``: the burst's process has threads (the in-process task
+worker, in the demo and the benchmark the sandbox's HTTP server), and a fork taken while one of
+them holds a C library's lock (SQLite's allocator mutex was caught so) leaves the child
+deadlocked on it.
+
+Protocol: the parent writes one pickle on the child's stdin, a list of ``(BatchSheet, path)``
+(an empty list: nothing to draw), and closes it; the child writes each PDF (a temporary file
+renamed), answers one JSON line ``{"paths": [...]}`` on stdout and exits 0. Anything else (an
+error, a crash, a timeout) makes the parent draw the same sheets itself: writing a batch's PDF
+again only replaces the file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from aftershow.fulfillment.sheets import BatchSheet, sheet_write
+
+if TYPE_CHECKING:
+    from aftershow.fulfillment.models import LabelBatch
+
+RESULT_TIMEOUT_SECONDS = 600.0
+logger = logging.getLogger(__name__)
+
+
+def can_draw_elsewhere() -> bool:
+    """A second process gains nothing on one core."""
+    return (os.cpu_count() or 1) > 1
+
+
+class PdfProcess:
+    """The second process, started ahead of the work."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "aftershow.fulfillment.pdfprocess"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        self.jobs: list[tuple[BatchSheet, str]] = []
+
+    def submit(self, batches: list[LabelBatch], directory: Path) -> None:
+        """Read the batches' sheets here (the database is this process's) and hand them over."""
+        from aftershow.fulfillment.documents import batch_pdf_path, batch_sheet
+
+        self.jobs = [
+            (batch_sheet(batch), str(batch_pdf_path(batch, directory))) for batch in batches
+        ]
+        stdin, self.process.stdin = self.process.stdin, None  # communicate() reads stdout only
+        assert stdin is not None
+        try:
+            stdin.write(pickle.dumps(self.jobs, protocol=pickle.HIGHEST_PROTOCOL))
+            stdin.close()
+        except OSError:  # the child is gone: result() draws the PDFs here
+            pass
+
+    def result(self, *, timeout: float = RESULT_TIMEOUT_SECONDS) -> list[str]:
+        """The PDFs' paths once written, by the child or, if it failed, by this process."""
+        paths: list[str] | None = None
+        try:
+            output, _ = self.process.communicate(timeout=timeout)
+            if self.process.returncode == 0 and output.strip():
+                paths = [str(path) for path in json.loads(output)["paths"]]
+        except (subprocess.TimeoutExpired, ValueError, KeyError) as error:
+            logger.warning("The batch PDF process failed (%r): drawing them here", error)
+            self.process.kill()
+            self.process.wait()
+        if paths is None or len(paths) != len(self.jobs):
+            if self.jobs:
+                logger.warning(
+                    "The batch PDF process ended with %s: drawing them here",
+                    self.process.returncode,
+                )
+            paths = [sheet_write(sheet, Path(path)) for sheet, path in self.jobs]
+        return paths
+
+    def cancel(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+
+def main() -> int:
+    # The sheets come from the parent, this same code: unpickling them is trusted input.
+    job = sys.stdin.buffer.read()
+    if not job:  # the burst ended before handing anything over
+        return 0
+    jobs: list[tuple[BatchSheet, str]] = pickle.loads(job)  # noqa: S301 (our parent wrote it)
+    paths = [sheet_write(sheet, Path(path)) for sheet, path in jobs]
+    sys.stdout.write(json.dumps({"paths": paths}) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
