@@ -4,16 +4,21 @@ number.
 - ``burst_1000_s`` / ``burst_10000_s``: machine time of ``burst_process`` (release and
   screening, confirm all clean, parcels, carrier choice, sandbox-carrier labels, the batch PDFs
   written to disk by a second process meanwhile, shipping, then the tracking push through the
-  task queue and two in-process worker loops to the TikTok sandbox over loopback HTTP) until
-  TikTok answered every shipped parcel's tracking number (accepted, or refused with TikTok's
-  reason). ``AFTERSHOW_BURST_WORKERS=process`` runs the two workers as ``db_worker`` processes
-  instead (their CPU read from /proc and counted). The orders were pulled from the sandbox
-  beforehand (as the demo's stream leaves them); median of 3 runs for 1,000, one for 10,000.
-- ``burst_1000_cpu_s`` / ``burst_10000_cpu_s``: the same runs in CPU seconds of this process
-  and of the second process that draws the batch PDFs meanwhile (the sandbox and the workers are
-  threads of this process, so this counts everything but PostgreSQL's server), plus the worker
-  processes' when they are processes. ``AFTERSHOW_BURST_PDF=inline`` draws the PDFs in this
-  process instead (the web button's way), for a side-by-side comparison.
+  task queue to the TikTok sandbox over loopback HTTP) until TikTok answered every shipped
+  parcel's tracking number (accepted, or refused with TikTok's reason). Deployed as the README
+  deploys aftershow: two ``db_worker`` processes and the ``sync_engine`` process; the TikTok
+  sandbox, once it holds the stream's orders, is served by a process of its own (a fork), as
+  TikTok's servers are not in aftershow's process. The orders were pulled from the sandbox
+  beforehand (as the demo's stream leaves them), and the tasks that set-up queued have run;
+  median of 3 runs for 1,000, one for 10,000.
+- ``burst_1000_cpu_s`` / ``burst_10000_cpu_s``: the same runs in CPU seconds of every process
+  taking part but PostgreSQL's server: this one, the PDF process, the workers, the engine and
+  the sandbox (read from /proc).
+- Side-by-side switches, each naming the way it was measured before 2026-11-27:
+  ``AFTERSHOW_BURST_WORKERS=thread`` (two worker loops in this process),
+  ``AFTERSHOW_BURST_ENGINE=queue`` (the engine as the workers' queue task),
+  ``AFTERSHOW_BURST_SANDBOX=thread`` (the sandbox's threads in this process),
+  ``AFTERSHOW_BURST_PDF=inline`` (the PDFs drawn in this process, as the web button does).
 - ``label_rate_ratio`` is measured once, by ``benchmarks.labels`` (its 600-label batch), not
   here: both suites writing the key made the later run silently replace the earlier figure.
 - ``burst_peak_rss_mb``: peak resident memory of the benchmark process (10,000 included);
@@ -32,9 +37,11 @@ import json
 import os
 import resource
 import signal
+import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -64,13 +71,16 @@ if os.environ.get("AFTERSHOW_BURST_SIZES"):
         )
     }
 WORKER_LOOPS = 2
-# "process": two ``aftershow db_worker`` processes, as a deployment runs them (the push and the
-# stock sync then use the machine's second core); "thread": two worker loops in this process
-# (the method before 2026-11-27, one core for everything but the PDF process).
-WORKERS = os.environ.get("AFTERSHOW_BURST_WORKERS", "thread")
+# "process": two ``aftershow db_worker`` processes, as a deployment runs them (two push tasks
+# then push side by side on two cores); "thread": two worker loops in this process.
+WORKERS = os.environ.get("AFTERSHOW_BURST_WORKERS", "process")
 # "process": the stock sync engine in its own ``aftershow sync_engine`` process, as the README
-# deploys it; "queue": as the workers' task (the method before 2026-11-27).
+# deploys it; "queue": as the workers' task.
 ENGINE = os.environ.get("AFTERSHOW_BURST_ENGINE", "process")
+# "process": once the world is set up, the TikTok sandbox is served by a forked process of its
+# own (TikTok's servers do not share aftershow's interpreter lock); "thread": threads of this
+# process.
+SANDBOX = os.environ.get("AFTERSHOW_BURST_SANDBOX", "process")
 WORKER_COMMAND = ["db_worker", "--queue-name", "*", "--interval", "0.1", "--no-startup-delay"]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # "process" (the default, as ``aftershow process_burst`` and the demo run it) or "inline".
@@ -83,18 +93,22 @@ class ServiceProcesses:
     from /proc so that the burst's figure counts it."""
 
     def __init__(self, commands: list[list[str]]) -> None:
-        self.processes = [
-            subprocess.Popen([sys.executable, "-m", "aftershow.cli", *command])
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.start(commands)
+
+    def start(self, commands: list[list[str]]) -> None:
+        self.processes += [
+            subprocess.Popen(
+                [sys.executable, "-m", "aftershow.cli", *command],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             for command in commands
         ]
 
     def cpu(self) -> float:
         """CPU seconds the processes have used so far."""
-        total = 0
-        for process in self.processes:
-            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        return total / CLOCK_TICKS
+        return sum(process_cpu(process.pid) for process in self.processes)
 
     def wait_idle(self, timeout: float = 60.0) -> None:
         """Until Django is loaded in each and they only poll (their CPU grows by little)."""
@@ -117,6 +131,59 @@ class ServiceProcesses:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+class SandboxProcess:
+    """The sandbox, its store as the world's set-up left it, served by a forked child on the
+    same port. Forked while this process has no other thread (the sandbox's own are stopped
+    first, the workers are not started yet), and the child runs only the sandbox, which never
+    touches the database; it leaves through ``os._exit``."""
+
+    def __init__(self, sandbox: TikTokSandbox) -> None:
+        host, port = sandbox.base_url.removeprefix("http://").rsplit(":", 1)
+        sandbox.stop()
+        deadline = time.monotonic() + 10  # its last connections' threads end on their own
+        while threading.active_count() != 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if threading.active_count() != 1:
+            names = [thread.name for thread in threading.enumerate()]
+            raise SystemExit(f"cannot fork the sandbox: this process has other threads {names}")
+        self.pid = os.fork()
+        if self.pid == 0:  # the child
+            code = 0
+            try:
+                stop = threading.Event()
+                signal.signal(signal.SIGTERM, lambda *_args: stop.set())
+                sandbox.start(port=int(port), host=host)
+                while not stop.wait(0.2):
+                    pass
+                sandbox.stop()
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        deadline = time.monotonic() + 30
+        while True:  # until the child serves
+            try:
+                socket.create_connection((host, int(port)), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("the sandbox process did not start") from None
+                time.sleep(0.02)
+
+    def cpu(self) -> float:
+        return process_cpu(self.pid)
+
+    def stop(self) -> None:
+        os.kill(self.pid, signal.SIGTERM)
+        os.waitpid(self.pid, 0)
 
 
 def wait_queue_empty(timeout: float = 120.0) -> None:
@@ -152,27 +219,26 @@ def one_burst(orders: int, seed: int) -> tuple[float, float, BurstSummary, TikTo
         seed=seed,
         shop_name=f"Burst {seed}",
     )
-    # Two workers, as a deployment runs two ``db_worker`` processes: the stock sync engine
-    # (woken by the shipments' stock movements) holds one for up to 30 s, and the tracking
-    # push must not queue behind it.
+    served = SandboxProcess(sandbox) if SANDBOX == "process" else None
+    # Two workers, as a deployment runs two ``db_worker`` processes: a whole batch shipped at
+    # once queues two push tasks, which push side by side.
     threads = [WorkerThread() for _ in range(WORKER_LOOPS)] if WORKERS == "thread" else []
-    commands = [[*WORKER_COMMAND, "--no-reload"]] * (WORKER_LOOPS if WORKERS == "process" else 0)
-    commands += [["sync_engine"]] if ENGINE == "process" else []
-    # Started before the in-process loops: the engine's lease is the process's, and the queue's
-    # engine task (queued by the world's set-up) finds it taken.
-    processes = ServiceProcesses(commands) if commands else None
+    workers = [[*WORKER_COMMAND, "--no-reload"]] * (WORKER_LOOPS if WORKERS == "process" else 0)
+    # The engine first, and settled (holding its lease) before any worker starts: the queue's
+    # engine task that the world's set-up queued then finds the lease taken and ends, instead
+    # of holding a worker for its 30 s run while the process waits for the lease.
+    processes = ServiceProcesses([["sync_engine"]] if ENGINE == "process" else [])
     try:
-        if processes is not None:
-            processes.wait_idle()
+        processes.wait_idle()
+        processes.start(workers)
         for thread in threads:
             thread.start()
         wait_queue_empty()
-        if processes is not None:
-            processes.wait_idle()
+        processes.wait_idle()
 
         def cpu_now() -> float:
-            workers = processes.cpu() if processes is not None else 0.0
-            return time.process_time() + children_cpu() + workers
+            others = processes.cpu() + (served.cpu() if served is not None else 0.0)
+            return time.process_time() + children_cpu() + others
 
         started = time.perf_counter()
         cpu_started = cpu_now()
@@ -187,9 +253,11 @@ def one_burst(orders: int, seed: int) -> tuple[float, float, BurstSummary, TikTo
     finally:
         for thread in threads:
             thread.stop()
-        if processes is not None:
-            processes.stop()
-        sandbox.stop()
+        processes.stop()
+        if served is not None:
+            served.stop()
+        else:
+            sandbox.stop()
     # Every shipped parcel's tracking is answered: accepted, or refused with its reason (TikTok
     # refuses parcels that combine orders it holds as separate packages; they stay listed).
     answered = summary.tracking_accepted + summary.tracking_failed

@@ -9,6 +9,7 @@ first upload, so one it would refuse is refused here, with the reason, before an
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
@@ -19,10 +20,14 @@ from aftershow.core.timeutils import utcnow
 from aftershow.fulfillment.models import Package
 from aftershow.integrations.models import TrackingUpload, TrackingUploadState
 from aftershow.integrations.services import cursor_task_claim_enqueue
+from aftershow.integrations.tiktok.fulfillment import BATCH_SHIP_MAX_PACKAGES
 from aftershow.integrations.tiktok.tasks import push_tracking
 from aftershow.integrations.tiktok.tracking_rules import PUSH_CURSOR, revision_refusal
 from aftershow.orders.bulk import RowInsert
 from aftershow.shops.models import Channel, Shop
+
+# Uploads queued at once above which a second push task is queued (two Batch Ship calls' worth).
+PARALLEL_PUSH_MIN_UPLOADS = 2 * BATCH_SHIP_MAX_PACKAGES
 
 
 class TrackingRevisionRefused(Exception):
@@ -97,8 +102,14 @@ def _request_again(upload: TrackingUpload, package: Package, now: datetime) -> s
     return None
 
 
-def _enqueue_push(shop: Shop) -> None:
+def _enqueue_push(shop: Shop, *, uploads: int = 1) -> None:
+    """Queue the shop's push task, unless one is queued already. A whole batch shipped at once
+    (more than two of TikTok's 50-package batches) also gets a second task: on a deployment's
+    two ``db_worker`` processes the two push disjoint batches side by side (each claims its
+    own 50 at a time), on two cores."""
     if cursor_task_claim_enqueue(shop=shop, kind=PUSH_CURSOR):
+        transaction.on_commit(partial(push_tracking.enqueue, shop.pk))
+    if uploads > PARALLEL_PUSH_MIN_UPLOADS:
         transaction.on_commit(partial(push_tracking.enqueue, shop.pk))
 
 
@@ -156,8 +167,9 @@ def tracking_pushes_request(*, packages: Sequence[Package]) -> dict[int, str]:
                 refusal = _request_again(upload, package, now)
                 if refusal is not None:
                     refused[package.pk] = refusal
+        per_shop = Counter(package.shop_id for package in packages)
         for shop in {package.shop_id: package.shop for package in packages}.values():
-            _enqueue_push(shop)
+            _enqueue_push(shop, uploads=per_shop[shop.pk])
     return refused
 
 

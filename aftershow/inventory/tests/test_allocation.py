@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from aftershow.inventory.allocation import order_lines_ship
 from aftershow.inventory.ledger import StockError
 from aftershow.inventory.models import (
     AllocationStatus,
@@ -347,3 +348,40 @@ def test_deallocating_twice_releases_once(shop, warehouse, tee):
     assert (first.released, second.released, second.unchanged) == (1, 0, 1)
     assert snapshot() == before
     assert level_of(tee, warehouse) == (5, 0, 0)
+
+
+def test_shipping_many_lines_at_once_writes_the_ledger_rows_one_order_at_a_time_writes(
+    shop, warehouse, tee, django_user_model
+):
+    """``order_lines_ship`` (the scan station's batch, built from plain rows) and
+    ``order_ship`` leave the same ledger: every column but the row's own id and time."""
+    stock_receive(sku=tee, warehouse=warehouse, quantity=10)
+    ingest(
+        shop, incoming_order("1300", [("TEE-BLK-M", 2)]), incoming_order("1301", [("TEE-BLK-M", 3)])
+    )
+    packer = django_user_model.objects.create_user(username="packer")
+    first, second = Order.objects.order_by("remote_order_id")
+
+    assert order_ship(order_id=first.pk, by=packer) == 1
+    assert (
+        order_lines_ship(line_ids=list(second.lines.values_list("pk", flat=True)), by=packer) == 1
+    )
+    assert order_lines_ship(line_ids=list(second.lines.values_list("pk", flat=True))) == 0
+
+    def ledger(order: Order) -> dict[str, object]:
+        row = StockMovement.objects.filter(order=order, kind=MovementKind.SHIPMENT).values().get()
+        line = order.lines.get()
+        for key in ("id", "at", "order_id", "order_line_id", "quantity"):
+            row.pop(key)
+        row["on_hand_delta"] //= line.quantity
+        row["allocated_delta"] //= line.quantity
+        row["reference"] = (
+            row["reference"].replace(order.remote_order_id, "#").replace(line.remote_line_id, "#")
+        )
+        row["idempotency_key"] = row["idempotency_key"].replace(f"line:{line.pk}:", "line:#:")
+        return row
+
+    assert ledger(first) == ledger(second)
+    assert ledger(second)["actor_id"] == packer.pk
+    assert level_of(tee, warehouse) == (5, 0, 0)
+    assert_ledger_matches_levels()

@@ -5,13 +5,16 @@ or 500; every tracking number ends up on TikTok, none pushed twice."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
+from django_tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
 from aftershow.audit.models import IntegrationLog
 from aftershow.core.timeutils import utcnow
-from aftershow.core.worker import run_queued_tasks
+from aftershow.core.worker import WorkerThread, run_queued_tasks
 from aftershow.fulfillment.models import Package, PackageStatus
 from aftershow.fulfillment.shipping import packages_ship
 from aftershow.integrations.jobs import enqueue_due_tracking_pushes
@@ -19,6 +22,7 @@ from aftershow.integrations.models import TrackingUpload, TrackingUploadState
 from aftershow.integrations.tiktok.tests.test_tracking import (
     SHIP,
     land_orders,
+    pack_and_ship,
     pull,
     remote_package,
     tracking_for,
@@ -78,3 +82,52 @@ def test_pushes_through_the_worker_survive_10_percent_429_and_500(
     assert set(TrackingUpload.objects.values_list("state", "last_error")) == {("pushed", "")}
     for index, order_id in enumerate(order_ids):
         assert tiktok_sandbox.store.get_order(order_id)["tracking_number"] == tracking_for(index)
+
+
+def test_a_whole_batch_gets_two_push_tasks_and_two_workers_push_each_parcel_once(
+    tiktok_sandbox, tiktok_remote_shop, tiktok_shop
+) -> None:
+    """More than two Batch Ship calls' worth shipped at once queues a second push task; two
+    worker loops running them side by side (on PostgreSQL truly in parallel) claim disjoint
+    batches, so every parcel reaches TikTok exactly once."""
+    order_ids = land_orders(tiktok_sandbox, tiktok_remote_shop, 160)
+    pull(tiktok_shop)
+    packages = pack_and_ship(tiktok_shop, order_ids)
+    push_tasks = DBTaskResult.objects.filter(
+        task_path="aftershow.integrations.tiktok.tasks.push_tracking",
+        status=TaskResultStatus.READY,
+    )
+    assert push_tasks.count() == 2
+
+    workers = [WorkerThread() for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    try:
+        deadline = time.monotonic() + 60
+        while (
+            push_tasks.exists()
+            or DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING).exists()
+        ):
+            assert time.monotonic() < deadline, "the push tasks did not finish"
+            time.sleep(0.05)
+    finally:
+        for worker in workers:
+            worker.stop()
+
+    finished = DBTaskResult.objects.filter(
+        task_path="aftershow.integrations.tiktok.tasks.push_tracking"
+    )
+    assert set(finished.values_list("status", flat=True)) == {TaskResultStatus.SUCCESSFUL}
+    assert sum(int(result.return_value) for result in finished) == len(packages)
+    desk = tiktok_sandbox.fulfillment
+    remote_ids = [remote_package(tiktok_sandbox, order_id) for order_id in order_ids]
+    assert [desk.package(p).accepted_ships for p in remote_ids] == [1] * 160
+    assert [desk.ship_requests[p] for p in remote_ids] == [1] * 160
+    assert set(TrackingUpload.objects.values_list("state", flat=True)) == {"pushed"}
+
+
+def test_a_few_parcels_get_one_push_task(tiktok_sandbox, tiktok_remote_shop, tiktok_shop) -> None:
+    order_ids = land_orders(tiktok_sandbox, tiktok_remote_shop, 100)
+    pull(tiktok_shop)
+    pack_and_ship(tiktok_shop, order_ids)
+    assert DBTaskResult.objects.filter(status=TaskResultStatus.READY).count() == 1
