@@ -3,9 +3,9 @@
 Drawing a 600-label PDF is about a second of CPU, all of it Python holding the interpreter
 lock, and the burst's other steps and its tracking push run on one core too. ``burst_process``
 therefore starts ``python -m aftershow.fulfillment.pdfprocess`` when it begins (its imports
-load on the other core during screening), reads each batch into a ``sheets.BatchSheet`` once
-the labels are bought (plain values, every text translated, two queries a batch), hands the
-sheets over, ships and waits for the tracking meanwhile, then collects the paths.
+load on the other core during screening), reads each batch into a ``sheets.BatchSheet`` as
+soon as its labels are bought (plain values, every text translated, two queries a batch) and
+hands it over, ships and waits for the tracking meanwhile, then collects the paths.
 
 The child imports reportlab and ``sheets`` only, never Django, and touches no database: about
 0.3 s of start-up against 1.2-1.4 s for a process that sets Django up (and 3-4 s where
@@ -15,15 +15,17 @@ worker, in the demo and the benchmark the sandbox's HTTP server), and a fork tak
 them holds a C library's lock (SQLite's allocator mutex was caught so) leaves the child
 deadlocked on it.
 
-Protocol: the parent writes one pickle on the child's stdin, a list of ``(BatchSheet, path)``
-(an empty list: nothing to draw), and closes it; the child writes each PDF (a temporary file
-renamed), answers one JSON line ``{"paths": [...]}`` on stdout and exits 0. Anything else (an
+Protocol: the parent writes one pickle per batch on the child's stdin, ``(BatchSheet, path)``,
+as soon as the batch's labels are bought (the child draws it while the next batch's are), then
+closes it; the child writes each PDF (a temporary file renamed), answers one JSON line
+``{"paths": [...]}`` on stdout and exits 0. Anything else (an
 error, a crash, a timeout) makes the parent draw the same sheets itself: writing a batch's PDF
 again only replaces the file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -58,25 +60,39 @@ class PdfProcess:
         )
         self.jobs: list[tuple[BatchSheet, str]] = []
 
-    def submit(self, batches: list[LabelBatch], directory: Path) -> None:
-        """Read the batches' sheets here (the database is this process's) and hand them over."""
+    def add(self, batch: LabelBatch, directory: Path) -> None:
+        """Read the batch's sheet here (the database is this process's) and hand it over: the
+        child starts drawing it at once."""
         from aftershow.fulfillment.documents import batch_pdf_path, batch_sheet
 
-        self.jobs = [
-            (batch_sheet(batch), str(batch_pdf_path(batch, directory))) for batch in batches
-        ]
-        stdin, self.process.stdin = self.process.stdin, None  # communicate() reads stdout only
-        assert stdin is not None
+        job = (batch_sheet(batch), str(batch_pdf_path(batch, directory)))
+        self.jobs.append(job)
+        if self.process.stdin is None:
+            return
         try:
-            stdin.write(pickle.dumps(self.jobs, protocol=pickle.HIGHEST_PROTOCOL))
-            stdin.close()
+            self.process.stdin.write(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
+            self.process.stdin.flush()
         except OSError:  # the child is gone: result() draws the PDFs here
-            pass
+            self.close_input()
+
+    def close_input(self) -> None:
+        """Nothing more to draw: the child answers once it has drawn what it was given."""
+        stdin, self.process.stdin = self.process.stdin, None  # communicate() reads stdout only
+        if stdin is not None:
+            with contextlib.suppress(OSError):  # the child is gone: result() says so
+                stdin.close()
+
+    def submit(self, batches: list[LabelBatch], directory: Path) -> None:
+        """Hand every batch over, then close the input."""
+        for batch in batches:
+            self.add(batch, directory)
+        self.close_input()
 
     def result(self, *, timeout: float = RESULT_TIMEOUT_SECONDS) -> list[str]:
         """The PDFs' paths once written, by the child or, if it failed, by this process."""
         paths: list[str] | None = None
         try:
+            self.close_input()
             output, _ = self.process.communicate(timeout=timeout)
             if self.process.returncode == 0 and output.strip():
                 paths = [str(path) for path in json.loads(output)["paths"]]
@@ -100,12 +116,14 @@ class PdfProcess:
 
 
 def main() -> int:
-    # The sheets come from the parent, this same code: unpickling them is trusted input.
-    job = sys.stdin.buffer.read()
-    if not job:  # the burst ended before handing anything over
-        return 0
-    jobs: list[tuple[BatchSheet, str]] = pickle.loads(job)  # noqa: S301 (our parent wrote it)
-    paths = [sheet_write(sheet, Path(path)) for sheet, path in jobs]
+    paths = []
+    while True:  # one pickled job after another, until the parent closes the input
+        try:
+            # Our parent wrote it: the same code, trusted input.
+            sheet, path = pickle.load(sys.stdin.buffer)  # noqa: S301
+        except EOFError:
+            break
+        paths.append(sheet_write(sheet, Path(path)))
     sys.stdout.write(json.dumps({"paths": paths}) + "\n")
     sys.stdout.flush()
     return 0

@@ -277,21 +277,25 @@ def _burst_steps(
     clock.lap("choose carriers")
 
     batches = label_batches_create(shop=shop, created_by=actor)
-    reports: list[BatchReport] = [
-        label_batch_process(batch=batch, provider=provider) for batch in batches
-    ]
+    directory = pdf_dir or label_dir() / "batches"
+    reports: list[BatchReport] = []
+    for batch in batches:
+        report = label_batch_process(batch=batch, provider=provider)
+        reports.append(report)
+        if pdfs is not None and report.labelled:
+            # The second process draws this batch while the next one's labels are bought.
+            pdfs.add(batch, directory)
     summary.batches = [batch.pk for batch in batches]
     summary.labelled = sum(report.labelled for report in reports)
     failed = {item.package_id: item.error_reason for report in reports for item in report.errors}
     clock.lap("buy labels")
 
-    directory = pdf_dir or label_dir() / "batches"
-    labelled = [report.batch for report in reports if report.labelled]
     if pdfs is None:
+        labelled = [report.batch for report in reports if report.labelled]
         summary.pdf_paths = [batch_pdf_write(batch, directory) for batch in labelled]
         clock.lap("batch PDF")
     else:
-        pdfs.submit(labelled, directory)
+        pdfs.close_input()
         clock.lap("batch PDF (handed to a second process)")
 
     # A queryset: packages_ship reads the ids and locks the rows itself.
