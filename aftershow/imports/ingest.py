@@ -52,15 +52,15 @@ from aftershow.orders.models import (
 # so that an order stored here is the order orders_upsert would have stored (a test compares
 # them field by field).
 from aftershow.orders.services import (
-    _ADDRESS_COLUMNS,
-    _COPIED_FIELDS,
-    _LINE_FIELDS,
+    ADDRESS_COLUMNS,
+    COPIED_FIELDS,
+    LINE_FIELDS,
     UpsertResult,
-    _sku_ids_for,
-    _state_for_status,
     address_match_key,
     buyer_key,
     orders_upsert,
+    sku_ids_for,
+    state_for_status,
 )
 from aftershow.orders.types import IncomingAddress, IncomingLine
 from aftershow.shops.models import Shop
@@ -68,8 +68,8 @@ from aftershow.shops.models import Shop
 SOURCE = ChangeSource.IMPORT
 FIRST_SEEN = "first seen"
 # The ids known only when writing come last, so the reader converts the leading values.
-ORDER_COLUMNS = ("remote_order_id", "state", *_COPIED_FIELDS, "shop", "buyer", "shipping_address")
-LINE_COLUMNS = ("remote_line_id", *_LINE_FIELDS, "order", "sku")
+ORDER_COLUMNS = ("remote_order_id", "state", *COPIED_FIELDS, "shop", "buyer", "shipping_address")
+LINE_COLUMNS = ("remote_line_id", *LINE_FIELDS, "order", "sku")
 CHANGE_COLUMNS = ("order", "source", "to_status", "to_state", "reason")
 BUYER_COLUMNS = ("channel", "buyer_key", "nickname")
 _REMOTE_SKU_AT = LINE_COLUMNS.index("remote_sku_id")
@@ -122,7 +122,7 @@ class PreparedOrder(NamedTuple):
     order_id: str
     # ORDER_COLUMNS up to "shop", converted.
     order: tuple[Any, ...]
-    # _ADDRESS_COLUMNS (the last is the match key), converted; None for an empty address.
+    # ADDRESS_COLUMNS (the last is the match key), converted; None for an empty address.
     address: tuple[Any, ...] | None
     # (buyer key, nickname), None without a buyer.
     buyer: tuple[str, str] | None
@@ -148,15 +148,15 @@ class OrderPreparer:
         self.channel = channel
         self.orders = RowInsert(Order, ORDER_COLUMNS)
         self.lines = RowInsert(OrderLine, LINE_COLUMNS)
-        self.copied_values = itemgetter(*_COPIED_FIELDS)
-        self.line_field_values = itemgetter(*_LINE_FIELDS)
-        self.address_values = attrgetter(*_ADDRESS_COLUMNS[:-1])
+        self.copied_values = itemgetter(*COPIED_FIELDS)
+        self.line_field_values = itemgetter(*LINE_FIELDS)
+        self.address_values = attrgetter(*ADDRESS_COLUMNS[:-1])
 
     def __call__(self, order: FileOrder) -> PreparedOrder:
         # What to_incoming(order, None, []) holds, without building it.
         values = order_values(order, None)
         status = values["platform_status"]
-        state = _state_for_status(status, OrderState.NEW)
+        state = state_for_status(status, OrderState.NEW)
         address = order.address
         user_id = values["buyer_user_id"]
         convert_line = self.lines.converted
@@ -224,7 +224,7 @@ def _insert(*, shop: Shop, batch: Sequence[PreparedOrder]) -> int:
     """Insert orders aftershow does not have, as ``orders_upsert``'s ``_orders_insert`` does."""
     buyer_of = _buyers(shop=shop, batch=batch)
     with_address = [prepared for prepared in batch if prepared.address is not None]
-    address_ids = RowInsert(Address, _ADDRESS_COLUMNS).execute_returning_ids(
+    address_ids = RowInsert(Address, ADDRESS_COLUMNS).execute_returning_ids(
         (prepared.address for prepared in with_address if prepared.address is not None),
         converted=True,
     )
@@ -251,7 +251,7 @@ def _insert(*, shop: Shop, batch: Sequence[PreparedOrder]) -> int:
         for prepared in batch
         for line in prepared.lines
     ]
-    sku_ids = _sku_ids_for(shop=shop, lines=cast(list[IncomingLine], references))
+    sku_ids = sku_ids_for(shop=shop, lines=cast(list[IncomingLine], references))
     RowInsert(OrderLine, LINE_COLUMNS).execute(
         (
             (*line, order_id, sku_ids.get((line[_REMOTE_SKU_AT], line[_SELLER_SKU_AT])) or None)

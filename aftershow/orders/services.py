@@ -31,7 +31,7 @@ from aftershow.shops.models import Shop
 PROVISIONAL_LINE_PREFIX = "file:"
 
 # Order fields copied as they are from the incoming order on every accepted update.
-_COPIED_FIELDS = (
+COPIED_FIELDS = (
     "platform_status",
     "placed_at",
     "paid_at",
@@ -61,7 +61,7 @@ _COPIED_FIELDS = (
     "buyer_message",
     "buyer_ip",
 )
-_LINE_FIELDS = tuple(f.name for f in fields(IncomingLine) if f.name != "remote_line_id")
+LINE_FIELDS = tuple(f.name for f in fields(IncomingLine) if f.name != "remote_line_id")
 
 
 @dataclass
@@ -120,7 +120,7 @@ def _address_differs(current: Address | None, incoming: IncomingAddress) -> bool
     )
 
 
-def _state_for_status(status: str, current: str) -> str:
+def state_for_status(status: str, current: str) -> str:
     """The processing state that a platform status forces, whatever the team was doing."""
     if status == PlatformStatus.CANCELLED:
         return OrderState.CANCELLED
@@ -162,7 +162,7 @@ def orders_upsert(
 
 def _upsert_batch(*, shop: Shop, batch: list[IncomingOrder], source: ChangeSource) -> UpsertResult:
     result = UpsertResult()
-    sku_ids = _sku_ids_for(shop=shop, lines=(line for order in batch for line in order.lines))
+    sku_ids = sku_ids_for(shop=shop, lines=(line for order in batch for line in order.lines))
     existing = {
         order.remote_order_id: order
         for order in Order.objects.select_for_update(of=("self",))
@@ -190,7 +190,7 @@ def _upsert_batch(*, shop: Shop, batch: list[IncomingOrder], source: ChangeSourc
             continue
         previous_status, previous_state = order.platform_status, order.state
         changed = _copy(order, data)
-        order.state = _state_for_status(data.platform_status, order.state)
+        order.state = state_for_status(data.platform_status, order.state)
         if order.state != previous_state:
             changed.add("state")
         platform_address = platform_addresses.get(order.pk, order.shipping_address)
@@ -239,7 +239,7 @@ def _upsert_batch(*, shop: Shop, batch: list[IncomingOrder], source: ChangeSourc
     return result
 
 
-_ADDRESS_COLUMNS = (
+ADDRESS_COLUMNS = (
     "name",
     "phone",
     "line1",
@@ -251,8 +251,8 @@ _ADDRESS_COLUMNS = (
     "full_address",
     "match_key",
 )
-_ORDER_COLUMNS = ("shop", "remote_order_id", "buyer", "shipping_address", "state", *_COPIED_FIELDS)
-_LINE_COLUMNS = ("order", "remote_line_id", "sku", *_LINE_FIELDS)
+_ORDER_COLUMNS = ("shop", "remote_order_id", "buyer", "shipping_address", "state", *COPIED_FIELDS)
+_LINE_COLUMNS = ("order", "remote_line_id", "sku", *LINE_FIELDS)
 _CHANGE_COLUMNS = ("order", "source", "to_status", "to_state", "reason")
 
 
@@ -273,9 +273,9 @@ def _orders_insert(
         return []
     buyers = _buyers_for(shop=shop, batch=batch)
     with_address = [data for data in batch if not data.address.is_empty]
-    address_ids = RowInsert(Address, _ADDRESS_COLUMNS).execute_returning_ids(
+    address_ids = RowInsert(Address, ADDRESS_COLUMNS).execute_returning_ids(
         (
-            *(getattr(data.address, name) for name in _ADDRESS_COLUMNS[:-1]),
+            *(getattr(data.address, name) for name in ADDRESS_COLUMNS[:-1]),
             address_match_key(data.address),
         )
         for data in with_address
@@ -284,7 +284,7 @@ def _orders_insert(
         data.remote_order_id: address_id
         for data, address_id in zip(with_address, address_ids, strict=True)
     }
-    states = [_state_for_status(data.platform_status, OrderState.NEW) for data in batch]
+    states = [state_for_status(data.platform_status, OrderState.NEW) for data in batch]
     order_ids = RowInsert(Order, _ORDER_COLUMNS).execute_returning_ids(
         (
             shop.pk,
@@ -292,7 +292,7 @@ def _orders_insert(
             buyers.get(data.buyer_user_id),
             address_of.get(data.remote_order_id),
             state,
-            *(getattr(data, name) for name in _COPIED_FIELDS),
+            *(getattr(data, name) for name in COPIED_FIELDS),
         )
         for data, state in zip(batch, states, strict=True)
     )
@@ -301,7 +301,7 @@ def _orders_insert(
             order_id,
             line.remote_line_id,
             sku_ids.get((line.remote_sku_id, line.seller_sku)) or None,
-            *(getattr(line, name) for name in _LINE_FIELDS),
+            *(getattr(line, name) for name in LINE_FIELDS),
         )
         for data, order_id in zip(batch, order_ids, strict=True)
         for line in data.lines
@@ -349,7 +349,7 @@ def _platform_addresses(orders: Iterable[Order]) -> dict[int, Address | None]:
 def _copy(order: Order, data: IncomingOrder) -> set[str]:
     """Copy the incoming values onto the order; return the names of the fields that changed."""
     changed = set()
-    for name in _COPIED_FIELDS:
+    for name in COPIED_FIELDS:
         value = getattr(data, name)
         if getattr(order, name) != value:
             setattr(order, name, value)
@@ -383,7 +383,7 @@ def _buyers_for(*, shop: Shop, batch: Iterable[IncomingOrder]) -> dict[str, int]
     return {user_id: ids[key] for user_id, (key, _) in keys.items()}
 
 
-def _sku_ids_for(*, shop: Shop, lines: Iterable[IncomingLine]) -> SkuIds:
+def sku_ids_for(*, shop: Shop, lines: Iterable[IncomingLine]) -> SkuIds:
     """Master SKU per (remote SKU id, seller SKU): the channel listing first, else the seller
     SKU code. Keyed by both: lines without a remote SKU id (files) share the empty id."""
     lines = list(lines)
@@ -414,7 +414,7 @@ def _upsert_lines(orders: list[tuple[Order, IncomingOrder]], sku_ids: SkuIds) ->
     for order, data in orders:
         incoming_ids = {incoming.remote_line_id for incoming in data.lines}
         for incoming in data.lines:
-            values = {name: getattr(incoming, name) for name in _LINE_FIELDS}
+            values = {name: getattr(incoming, name) for name in LINE_FIELDS}
             values["sku_id"] = sku_ids.get((incoming.remote_sku_id, incoming.seller_sku)) or None
             line = existing.get((order.pk, incoming.remote_line_id))
             if line is None and order.pk in provisional:
