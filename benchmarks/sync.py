@@ -81,11 +81,20 @@ def percentile(values: list[float], share: float) -> float:
 
 
 class Sandboxes:
-    def __init__(self) -> None:
-        self.tiktok = TikTokSandbox(app_key="bench_key", app_secret="bench_secret", seed=3)
-        self.shopify = ShopifySandbox(shop_domain="bench.myshopify.com", app_secret="s", seed=3)
-        self.amazon = AmazonSandbox(client_id="c", client_secret="s", seller_id="ABENCH", seed=3)
-        self.ebay = EbaySandbox(client_id="c", client_secret="s", seed=3)
+    """Fresh sandboxes for one run; ``run`` keeps the shops of a second run (SYNC_BENCH_RUNS)
+    apart from the first one's in the same database."""
+
+    def __init__(self, run: int = 0) -> None:
+        seed = 3 + run
+        self.run = run
+        self.shopify_domain = f"bench{run}.myshopify.com"
+        self.amazon_seller = f"ABENCH{run}"
+        self.tiktok = TikTokSandbox(app_key="bench_key", app_secret="bench_secret", seed=seed)
+        self.shopify = ShopifySandbox(shop_domain=self.shopify_domain, app_secret="s", seed=seed)
+        self.amazon = AmazonSandbox(
+            client_id="c", client_secret="s", seller_id=self.amazon_seller, seed=seed
+        )
+        self.ebay = EbaySandbox(client_id="c", client_secret="s", seed=seed)
         for sandbox in (self.tiktok, self.shopify, self.amazon, self.ebay):
             sandbox.start()
         self.tiktok_remote = self.tiktok.store.create_shop(name="Bench TikTok")
@@ -105,7 +114,7 @@ class Sandboxes:
         shopify = Shop.objects.create(
             name="Bench Shopify",
             channel=Channel.SHOPIFY,
-            remote_shop_id="bench.myshopify.com",
+            remote_shop_id=self.shopify_domain,
             api_base_url=self.shopify.base_url,
             credentials={
                 "access_token": self.shopify.issue_token(),
@@ -116,7 +125,7 @@ class Sandboxes:
         amazon = Shop.objects.create(
             name="Bench Amazon",
             channel=Channel.AMAZON,
-            remote_shop_id="ABENCH",
+            remote_shop_id=self.amazon_seller,
             api_base_url=self.amazon.base_url,
             auth_base_url=self.amazon.base_url,
             credentials={
@@ -129,7 +138,7 @@ class Sandboxes:
         ebay = Shop.objects.create(
             name="Bench eBay",
             channel=Channel.EBAY,
-            remote_shop_id="bench_seller",
+            remote_shop_id=f"bench_seller{self.run}",
             api_base_url=self.ebay.base_url,
             auth_base_url=self.ebay.base_url,
             credentials={
@@ -203,13 +212,15 @@ def wait_settled(timeout: float) -> None:
         time.sleep(0.05)
 
 
-def sync_burst(warehouse: Warehouse) -> dict[str, float]:
-    sandboxes = Sandboxes()
+def sync_burst(warehouse: Warehouse, run: int = 0) -> dict[str, float]:
+    sandboxes = Sandboxes(run)
     workers: list[subprocess.Popen[bytes]] = []
     try:
         shops = sandboxes.shops()
         product = Product.objects.create(name="Bench drop")
-        skus = [Sku.objects.create(product=product, code=f"DROP-{n}") for n in range(SKU_COUNT)]
+        skus = [
+            Sku.objects.create(product=product, code=f"DROP{run}-{n}") for n in range(SKU_COUNT)
+        ]
         for sku in skus:
             sandboxes.list(shops, sku, quantity=0)
         workers = start_workers()
@@ -409,7 +420,8 @@ def main(engine: str) -> dict[str, float]:
     warehouse = Warehouse.objects.create(code="BENCH", name="Bench", is_default=True)
     figures: dict[str, float] = {}
     if engine == "sqlite":
-        runs = [sync_burst(warehouse) for _ in range(int(os.environ.get("SYNC_BENCH_RUNS", "1")))]
+        count = int(os.environ.get("SYNC_BENCH_RUNS", "1"))
+        runs = [sync_burst(warehouse, run) for run in range(count)]
         figures["sync_p50_s"] = round(statistics.median(r["p50"] for r in runs), 3)
         figures["sync_p99_s"] = round(statistics.median(r["p99"] for r in runs), 3)
         figures["api_calls_per_sale_per_channel"] = round(
