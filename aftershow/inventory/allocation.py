@@ -291,23 +291,6 @@ def order_ship(
     return len(to_ship)
 
 
-# The ledger row of a shipped line, as ``order_lines_ship`` inserts it.
-_SHIPMENT_COLUMNS = (
-    "sku",
-    "warehouse",
-    "kind",
-    "quantity",
-    "on_hand_delta",
-    "allocated_delta",
-    "order",
-    "order_line",
-    "reference",
-    "actor",
-    "actor_label",
-    "idempotency_key",
-)
-
-
 def order_lines_ship(
     *,
     line_ids: Collection[int],
@@ -395,7 +378,7 @@ def order_lines_ship(
             apply_deltas(level_id=level_id, on_hand=-units[level_id], allocated=-units[level_id])
         label = "user" if by is not None else actor_label
         # Plain rows: a model instance per ledger row was half of shipping 1,000 parcels.
-        RowInsert(StockMovement, _SHIPMENT_COLUMNS).execute(
+        RowInsert(StockMovement, _MOVEMENT_COLUMNS).execute(
             (
                 sku_id,
                 warehouse_id,
