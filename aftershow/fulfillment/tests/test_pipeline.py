@@ -4,6 +4,7 @@ task queue and a real worker; running it again changes nothing."""
 
 from __future__ import annotations
 
+import gc
 import importlib
 import io
 from collections import Counter
@@ -94,7 +95,10 @@ def test_the_whole_burst_ships_and_tiktok_accepts_every_tracking_number(
     orders_before = Order.objects.filter(shop=shop).count()
     assert orders_before == len(remote_ids)
 
+    assert gc.isenabled()
     summary = run(shop, tmp_path)
+    # The collector, paused and frozen for the burst, is back as it was.
+    assert gc.isenabled() and gc.get_freeze_count() == 0
 
     states = Counter(Order.objects.filter(shop=shop).values_list("state", flat=True))
     # Every order ends shipped, cancelled by the buyer, or flagged in review.
