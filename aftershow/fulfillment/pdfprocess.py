@@ -82,12 +82,6 @@ class PdfProcess:
             with contextlib.suppress(OSError):  # the child is gone: result() says so
                 stdin.close()
 
-    def submit(self, batches: list[LabelBatch], directory: Path) -> None:
-        """Hand every batch over, then close the input."""
-        for batch in batches:
-            self.add(batch, directory)
-        self.close_input()
-
     def result(self, *, timeout: float = RESULT_TIMEOUT_SECONDS) -> list[str]:
         """The PDFs' paths once written, by the child or, if it failed, by this process."""
         paths: list[str] | None = None

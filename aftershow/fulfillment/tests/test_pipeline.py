@@ -265,7 +265,8 @@ def test_the_second_process_draws_the_batch_pdf_and_a_failed_one_is_replaced_her
     assert _page_texts(drawn) == expected
 
     pdfs = PdfProcess()
-    pdfs.submit(batches, tmp_path / "again")
+    for batch in batches:
+        pdfs.add(batch, tmp_path / "again")
     (path,) = pdfs.result()
     assert pdfs.process.returncode == 0  # the child wrote it
     assert _page_texts(path) == expected
@@ -273,7 +274,8 @@ def test_the_second_process_draws_the_batch_pdf_and_a_failed_one_is_replaced_her
     dead = PdfProcess()
     dead.process.kill()
     dead.process.wait()
-    dead.submit(batches, tmp_path / "here")
+    for batch in batches:
+        dead.add(batch, tmp_path / "here")
     (path,) = dead.result()
     assert dead.process.returncode != 0
     assert path == str(tmp_path / "here" / f"batch-{batches[0].pk}.pdf")
