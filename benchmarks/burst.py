@@ -21,9 +21,9 @@ number.
   ``AFTERSHOW_BURST_PDF=inline`` (the PDFs drawn in this process, as the web button does).
 - ``label_rate_ratio`` is measured once, by ``benchmarks.labels`` (its 600-label batch), not
   here: both suites writing the key made the later run silently replace the earlier figure.
-- ``burst_peak_rss_mb``: peak resident memory of the benchmark process (10,000 included);
-  ``burst_pdf_process_peak_rss_mb``: that of the largest PDF process it started (absent when
-  none ran, or when the workers are processes: their peak would be mixed in).
+- ``burst_peak_rss_mb``: peak resident memory of the benchmark process (10,000 included). The
+  PDF process's own is not reported: with the workers as processes, the children's peak that
+  ``getrusage`` gives would be theirs.
 
 Keys without an engine suffix are the SQLite run (the figures the issue asks for); the
 PostgreSQL run writes the same keys with ``_postgres``.
@@ -43,7 +43,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import django
 
@@ -59,6 +58,7 @@ from aftershow.demo.burst import burst_clock_start, burst_world_create  # noqa: 
 from aftershow.fulfillment.labels.sandbox import SandboxCarrier  # noqa: E402
 from aftershow.fulfillment.pipeline import BurstSummary, burst_process  # noqa: E402
 from aftershow.sandbox.tiktok import TikTokSandbox, VirtualClock  # noqa: E402
+from benchmarks.procs import children_cpu, process_cpu  # noqa: E402
 
 APP_KEY, APP_SECRET = "bench_burst_key", "bench_burst_secret"
 REPEATS = {1_000: 3, 10_000: 1}
@@ -82,7 +82,6 @@ ENGINE = os.environ.get("AFTERSHOW_BURST_ENGINE", "process")
 # process.
 SANDBOX = os.environ.get("AFTERSHOW_BURST_SANDBOX", "process")
 WORKER_COMMAND = ["db_worker", "--queue-name", "*", "--interval", "0.1", "--no-startup-delay"]
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # "process" (the default, as ``aftershow process_burst`` and the demo run it) or "inline".
 PDF = os.environ.get("AFTERSHOW_BURST_PDF", "process")
 
@@ -131,12 +130,6 @@ class ServiceProcesses:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-
-
-def process_cpu(pid: int) -> float:
-    """CPU seconds (user + system) process ``pid`` has used so far, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 class SandboxProcess:
@@ -194,13 +187,6 @@ def wait_queue_empty(timeout: float = 120.0) -> None:
         if time.monotonic() > deadline:
             raise SystemExit("the world's queued tasks did not finish")
         time.sleep(0.1)
-
-
-def children_cpu() -> float:
-    """CPU seconds of this process's finished children: the second process that draws the
-    batch PDFs (``fulfillment.pdfprocess``) counts in the burst's CPU figure."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def one_burst(orders: int, seed: int) -> tuple[float, float, BurstSummary, TikTokSandbox]:
@@ -297,12 +283,6 @@ def main(engine: str) -> dict[str, float]:
         figures[f"burst_{orders}_cpu_s{suffix}"] = round(statistics.median(cpu_runs), 3)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     figures[f"burst_peak_rss_mb{suffix}"] = round(peak_kib / 1024, 1)
-    # The PDF process's own peak (the largest child's): not part of the figure above. Only when
-    # one ran: with the second process off there is nothing to report, not a zero.
-    # (Worker processes are children too: then the figure would be theirs.)
-    child_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if child_kib and WORKERS == "thread":
-        figures[f"burst_pdf_process_peak_rss_mb{suffix}"] = round(child_kib / 1024, 1)
     return figures
 
 

@@ -35,6 +35,7 @@ from aftershow.imports.services import import_file  # noqa: E402
 from aftershow.orders.models import Order  # noqa: E402
 from aftershow.sandbox.tiktok.exports import synthetic_rows, write_rows  # noqa: E402
 from aftershow.shops.models import Channel, Shop  # noqa: E402
+from benchmarks.procs import children_cpu  # noqa: E402
 
 ROWS = 100_000
 # Orders have 1-3 SKU rows (2 on average): enough orders to fill ROWS rows.
@@ -51,13 +52,6 @@ def reader_peak_rss_mb() -> float:
     # The largest ended child: the reader process, whose resident set includes the pages it
     # shares with this process since the fork.
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-
-
-def children_cpu() -> float:
-    # CPU of the child processes that have ended: the import's reader process
-    # (aftershow/imports/pipeline.py) once the import has joined it.
-    times = os.times()
-    return times.children_user + times.children_system
 
 
 def import_once(path: Path, written: int, number: int) -> tuple[float, float, float]:

@@ -190,7 +190,6 @@ DESCRIPTIONS = {
     ),
     "burst_10000_cpu_s": "the 10,000-order burst in CPU seconds, the same processes, SQLite",
     "burst_peak_rss_mb": "peak resident memory of the burst benchmark (10,000 included, MB)",
-    "burst_pdf_process_peak_rss_mb": "peak resident memory of the second PDF process (MB)",
     "burst_1000_s_postgres": "1,000-order burst, PostgreSQL (s)",
     "burst_10000_s_postgres": "10,000-order burst, PostgreSQL (s)",
     "burst_1000_cpu_s_postgres": "the 1,000-order burst in client CPU seconds, PostgreSQL",

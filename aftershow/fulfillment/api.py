@@ -157,7 +157,7 @@ def process_burst(request: HttpRequest, payload: BurstIn) -> BurstSummary:
         provider = burst_label_provider(shop)
     except LabelError as error:
         raise HttpError(400, error.reason) from error
-    # A web worker does not fork: the PDFs are drawn in this process.
+    # A web request starts no process: the PDFs are drawn in this one.
     return burst_process(
         shop=shop,
         actor=user,

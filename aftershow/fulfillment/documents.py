@@ -245,10 +245,8 @@ def batch_sheet(batch: LabelBatch, *, packing_slips: bool = False) -> BatchSheet
         pick_pages=pick_pages(
             rows,
             heading=_("PICK LIST"),
-            # Formatted per page by pick_pages: the batch now, the page numbers there.
-            page_note=_("Batch %(batch)s · page %(page)s/%(pages)s").replace(
-                "%(batch)s", str(batch.pk)
-            ),
+            page_note=_("Batch %(batch)s · page %(page)s/%(pages)s"),
+            note_values={"batch": batch.pk},
             summary=_("%(labels)s labels · %(skus)s SKUs · %(units)s units")
             % {"labels": len(labels), "skus": len(rows), "units": sum(r.quantity for r in rows)},
             columns=(_("BIN"), _("SKU"), _("QTY")),

@@ -211,7 +211,7 @@ def burst_process(
     worker to get the tracking numbers accepted; 0 returns as soon as they are queued.
     ``parallel_pdf`` draws the batch PDFs in a second process while the parcels ship and the
     tracking is pushed (``pdfprocess``), on the machine's other core; False draws them here
-    (the web button and the API: a web worker does not start processes).
+    (the web button and the API: a web request starts no process).
     """
     # The burst builds thousands of model objects that live until it ends. Each of the
     # collector's full passes, triggered by them, walks every object in the process (in the

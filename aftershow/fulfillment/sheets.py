@@ -75,23 +75,25 @@ class BatchSheet:
     pick_pages: tuple[PickPage, ...]
     labels: tuple[SheetLabel, ...]
 
-    @property
-    def drawn(self) -> int:
-        return sum(1 for label in self.labels if label.content is not None)
-
 
 def pick_pages(
-    rows: list[PickRow], *, heading: str, page_note: str, summary: str, columns: tuple[str, ...]
+    rows: list[PickRow],
+    *,
+    heading: str,
+    page_note: str,
+    note_values: dict[str, object],
+    summary: str,
+    columns: tuple[str, str, str],
 ) -> tuple[PickPage, ...]:
-    """Split the pick list into pages; ``page_note`` is formatted with ``page`` and ``pages``."""
+    """Split the pick list into pages; ``page_note`` is formatted with ``note_values`` and
+    the page's ``page`` and ``pages``."""
     pages = max(1, -(-len(rows) // PICK_ROWS_PER_PAGE))
-    first, second, third = columns
     return tuple(
         PickPage(
             heading=heading,
-            page_note=page_note % {"page": page + 1, "pages": pages},
+            page_note=page_note % {**note_values, "page": page + 1, "pages": pages},
             summary=summary,
-            columns=(first, second, third),
+            columns=columns,
             rows=tuple(rows[page * PICK_ROWS_PER_PAGE : (page + 1) * PICK_ROWS_PER_PAGE]),
         )
         for page in range(pages)

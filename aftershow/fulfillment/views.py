@@ -203,7 +203,7 @@ def burst(request: HttpRequest) -> HttpResponse:
         actor=user,
         provider=provider,
         tracking_timeout=BURST_VIEW_TRACKING_TIMEOUT,
-        parallel_pdf=False,  # a web worker does not fork
+        parallel_pdf=False,  # a web request starts no process
     )
     context = {
         "form": form,
